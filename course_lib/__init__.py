@@ -1,0 +1,31 @@
+"""course_lib: the numpy library behind the Training Optimization course.
+
+The numerical core needs nothing but numpy and is imported here:
+
+* ``course_lib.scaling``     ZScoreScaler, MeanNormalizer
+* ``course_lib.optimizers``  SGD, Momentum, RMSProp, Adam, AdamW
+* ``course_lib.schedules``   learning-rate schedules, callables ``t -> lr``
+* ``course_lib.problems``    2-D objectives (Quadratic, Rosenbrock), run_optimizer
+* ``course_lib.data``        minibatches, synthetic data, load_wine, load_digits
+
+The display layer (``course_lib.plots``, ``course_lib.widgets``, needing
+matplotlib and ipywidgets) and the exercise checkers (``course_lib.checks``)
+are imported explicitly, so homework scripts run without them.
+
+``help(course_lib.optimizers.Adam)`` (or any other name) shows the formula
+each object implements.
+"""
+
+from course_lib import data, optimizers, problems, scaling, schedules, validation
+from course_lib.data import load_digits, load_wine, minibatches
+from course_lib.optimizers import SGD, Adam, AdamW, Momentum, RMSProp
+from course_lib.problems import Quadratic, Rosenbrock, run_optimizer
+from course_lib.scaling import MeanNormalizer, ZScoreScaler
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "SGD", "Adam", "AdamW", "MeanNormalizer", "Momentum", "Quadratic", "RMSProp", "Rosenbrock",
+    "ZScoreScaler", "data", "load_digits", "load_wine", "minibatches", "optimizers", "problems",
+    "run_optimizer", "scaling", "schedules", "validation",
+]

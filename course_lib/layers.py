@@ -1,0 +1,542 @@
+"""Network layers with hand-written backward passes: Dense, ReLU, BatchNorm, Residual, Sequential.
+
+Every layer has the same small interface:
+
+- ``forward(x, training=True)`` returns the output and remembers what the
+  backward pass needs (``training`` matters only for ``BatchNorm``);
+- ``backward(dy)`` takes ``dL/dy`` (same shape as the output), returns
+  ``dL/dx`` and writes ``dL/dparam`` into ``grads``;
+- ``params`` and ``grads`` are dicts with the same keys holding the *live*
+  arrays: an optimizer that updates ``params`` in place trains the layer, and
+  ``backward`` overwrites ``grads`` in place (the dicts and the arrays stay
+  the same objects, so keep one reference for the whole training run).
+- ``buffers`` holds state that ``forward`` updates but no optimizer touches
+  (``BatchNorm``'s running statistics); it is empty for the other layers.
+
+Unlike PyTorch, ``backward`` *overwrites* the gradients instead of adding to
+them, so there is no ``zero_grad``. Inputs are 2-D arrays ``(batch, features)``
+whose dtype must match the layer's ``dtype`` (float64 by default; build the
+layers with ``dtype=np.float32`` to train in single precision). Nothing is
+cast silently: a mismatch is a ``TypeError`` that tells you how to fix it.
+
+``forward`` keeps a reference to its input (not a copy) for the backward
+pass, as PyTorch does: do not modify an input in place between ``forward``
+and ``backward``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+
+from course_lib.validation import check_positive, check_positive_int, check_real
+
+__all__ = ["Layer", "Dense", "ReLU", "BatchNorm", "Residual", "Sequential"]
+
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _check_dtype(dtype: object) -> np.dtype:
+    """The layer dtype: float32 or float64."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as err:
+        raise TypeError(f"dtype must be np.float32 or np.float64, got {dtype!r}") from err
+    if dt not in _FLOAT_DTYPES:
+        raise TypeError(f"dtype must be np.float32 or np.float64, got {dt}")
+    return dt
+
+
+def _check_training(training: object) -> None:
+    if not isinstance(training, bool | np.bool_):
+        raise TypeError(f"training must be True or False, got {training!r}")
+
+
+def _check_input(layer: str, x: object, dtype: np.dtype | None, width: int | None) -> np.ndarray:
+    """Cheap checks of a forward input: a 2-D array of the layer's dtype and width.
+
+    Only shape and dtype are looked at (O(1)); the values are not scanned.
+    """
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{layer}: x must be a numpy array, got {type(x).__name__}")
+    if x.ndim != 2:
+        raise ValueError(f"{layer}: x must be 2-D (batch, features), got shape {x.shape}")
+    if dtype is None:
+        if x.dtype not in _FLOAT_DTYPES:
+            raise TypeError(
+                f"{layer}: x must have dtype float32 or float64, got {x.dtype}; "
+                "cast it with x.astype(np.float64)"
+            )
+    elif x.dtype != dtype:
+        raise TypeError(
+            f"{layer}: x has dtype {x.dtype} but the layer computes in {dtype}; "
+            f"cast the input with x.astype(np.{dtype}) or build the layer with "
+            f"dtype=np.{x.dtype}"
+        )
+    if width is not None and x.shape[1] != width:
+        raise ValueError(
+            f"{layer}: x must have {width} features (columns), got shape {x.shape}"
+        )
+    return x
+
+
+def _check_dy(layer: str, dy: object, out_shape: tuple | None, dtype: np.dtype) -> np.ndarray:
+    """Cheap checks of a backward input: same shape and dtype as the forward output."""
+    if out_shape is None:
+        raise RuntimeError(f"{layer}: call forward(x) before backward(dy)")
+    if not isinstance(dy, np.ndarray):
+        raise TypeError(f"{layer}: dy must be a numpy array, got {type(dy).__name__}")
+    if dy.shape != out_shape:
+        raise ValueError(
+            f"{layer}: dy must have the shape of the forward output {out_shape}, "
+            f"got {dy.shape}"
+        )
+    if dy.dtype != dtype:
+        raise TypeError(
+            f"{layer}: dy has dtype {dy.dtype} but the forward output had {dtype}; "
+            f"cast it with dy.astype(np.{dtype})"
+        )
+    return dy
+
+
+class Layer:
+    """Base class: ``forward``, ``backward`` and the ``params``/``grads``/``buffers`` dicts.
+
+    Subclass it to write your own layer; a layer without parameters keeps the
+    empty dicts. Calling a layer, ``layer(x)``, is ``layer.forward(x)``.
+    """
+
+    params: dict[str, np.ndarray]
+    grads: dict[str, np.ndarray]
+    buffers: dict[str, np.ndarray]
+
+    def __init__(self) -> None:
+        self.params = {}
+        self.grads = {}
+        self.buffers = {}
+
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def __call__(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        return self.forward(x, training)
+
+
+class Dense(Layer):
+    """Fully connected layer ``y = x @ W + b``.
+
+    Shapes: ``x`` is ``(N, in_features)``, ``W`` is ``(in_features, out_features)``
+    (the transpose of PyTorch's ``nn.Linear.weight``), ``b`` is ``(out_features,)``.
+
+    Backward, for ``dy = dL/dy``::
+
+        dL/dW = x.T @ dy        dL/db = sum_n dy[n]        dL/dx = dy @ W.T
+
+    Parameters
+    ----------
+    in_features, out_features : int
+        Input and output widths.
+    rng : int, numpy.random.Generator or None
+        Seed or generator for the initial weights (None: fresh entropy).
+    dtype : np.float64 (default) or np.float32
+        Dtype of the parameters; inputs must have the same dtype.
+    init : "he" (default), "xavier" or a float
+        Initial weights are drawn from a normal distribution with mean 0 and
+        standard deviation
+
+        - ``"he"``: ``sqrt(2 / in_features)`` (He et al. 2015, for ReLU nets);
+        - ``"xavier"``: ``sqrt(2 / (in_features + out_features))`` (the
+          *normal* Glorot initialisation, Glorot & Bengio 2010);
+        - a float: that standard deviation.
+
+        The bias starts at zero. Weights are drawn in float64 and then cast,
+        so the same seed gives the same weights (up to rounding) in float32.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        rng: int | np.random.Generator | None = None,
+        dtype: type | np.dtype = np.float64,
+        init: str | float = "he",
+    ) -> None:
+        super().__init__()
+        self.in_features = check_positive_int("in_features", in_features)
+        self.out_features = check_positive_int("out_features", out_features)
+        self.dtype = _check_dtype(dtype)
+        std = _init_std(init, self.in_features, self.out_features)
+        rng = _as_generator(rng)
+        W = rng.normal(0.0, std, size=(self.in_features, self.out_features))
+        self.params = {
+            "W": W.astype(self.dtype),
+            "b": np.zeros(self.out_features, dtype=self.dtype),
+        }
+        self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
+        self._x: np.ndarray | None = None
+        self._out_shape: tuple | None = None
+
+    @property
+    def W(self) -> np.ndarray:
+        """The weight matrix, ``params["W"]``."""
+        return self.params["W"]
+
+    @property
+    def b(self) -> np.ndarray:
+        """The bias vector, ``params["b"]``."""
+        return self.params["b"]
+
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        """``y = x @ W + b``."""
+        _check_training(training)
+        _check_input("Dense", x, self.dtype, self.in_features)
+        self._x = x
+        y = x @ self.params["W"]
+        y += self.params["b"]
+        self._out_shape = y.shape
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """``dW = x.T @ dy``, ``db = sum_n dy[n]``; returns ``dx = dy @ W.T``."""
+        _check_dy("Dense", dy, self._out_shape, self.dtype)
+        np.matmul(self._x.T, dy, out=self.grads["W"])
+        np.add.reduce(dy, axis=0, out=self.grads["b"])
+        return dy @ self.params["W"].T
+
+    def __repr__(self) -> str:
+        extra = "" if self.dtype == np.float64 else f", dtype={self.dtype}"
+        return f"Dense(in_features={self.in_features}, out_features={self.out_features}{extra})"
+
+
+class ReLU(Layer):
+    """Rectified linear unit ``y = max(x, 0)``, elementwise.
+
+    Backward: ``dx = dy * [x > 0]`` (the gradient at exactly 0 is taken as 0,
+    as in PyTorch). ReLU has no parameters and accepts float32 or float64
+    arrays of any shape.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._mask: np.ndarray | None = None
+        self._dtype: np.dtype | None = None
+
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        """``y = x * [x > 0]``; the mask ``[x > 0]`` is kept for backward."""
+        _check_training(training)
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"ReLU: x must be a numpy array, got {type(x).__name__}")
+        if x.dtype not in _FLOAT_DTYPES:
+            raise TypeError(
+                f"ReLU: x must have dtype float32 or float64, got {x.dtype}; "
+                "cast it with x.astype(np.float64)"
+            )
+        self._mask = x > 0
+        self._dtype = x.dtype
+        return x * self._mask
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """``dx = dy * [x > 0]``."""
+        mask = self._mask
+        _check_dy("ReLU", dy, None if mask is None else mask.shape, self._dtype)
+        return dy * mask
+
+    def __repr__(self) -> str:
+        return "ReLU()"
+
+
+class BatchNorm(Layer):
+    """Batch normalisation over the batch axis, as ``torch.nn.BatchNorm1d`` on ``(N, C)``.
+
+    Training mode (``training=True``), per feature ``c`` over the ``N`` rows::
+
+        mu    = mean_n x[n]
+        var   = mean_n (x[n] - mu)**2                  (biased: divide by N)
+        xhat  = (x - mu) / sqrt(var + eps)
+        y     = gamma * xhat + beta
+
+        running_mean <- (1 - momentum) * running_mean + momentum * mu
+        running_var  <- (1 - momentum) * running_var  + momentum * var * N / (N - 1)
+
+    The running variance stores the *unbiased* batch variance, exactly as
+    PyTorch does; a training batch needs ``N >= 2``.
+
+    Evaluation mode (``training=False``) normalises with the running
+    statistics instead, which turns the layer into a fixed affine map::
+
+        y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta
+
+    Backward, with ``dy = dL/dy`` and sums over the batch::
+
+        dL/dgamma = sum_n dy * xhat          dL/dbeta = sum_n dy
+
+        training:   dx = gamma / (N * sqrt(var + eps))
+                         * (N * dy - sum_n dy - xhat * sum_n (dy * xhat))
+        evaluation: dx = gamma / sqrt(running_var + eps) * dy
+
+    (the training form is derived in lesson 07: ``mu`` and ``var`` depend on
+    every row, which adds the two sums).
+
+    Parameters
+    ----------
+    num_features : int
+        Number of features ``C`` (columns of ``x``).
+    momentum : float in [0, 1]
+        Weight of the new batch in the running averages (PyTorch's sense;
+        Keras's ``momentum`` is ``1 - momentum``).
+    eps : float > 0
+        Added to the variance before the square root.
+    dtype : np.float64 (default) or np.float32
+
+    Attributes
+    ----------
+    params : ``{"gamma": ones(C), "beta": zeros(C)}``
+    running_mean, running_var : arrays ``(C,)``, start at zeros and ones;
+        updated in place, also reachable as ``buffers``.
+    """
+
+    def __init__(
+        self,
+        num_features: int,
+        momentum: float = 0.1,
+        eps: float = 1e-5,
+        dtype: type | np.dtype = np.float64,
+    ) -> None:
+        super().__init__()
+        self.num_features = check_positive_int("num_features", num_features)
+        momentum = check_real("momentum", momentum)
+        if not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"momentum must be in [0, 1], got {momentum}")
+        self.momentum = momentum
+        self.eps = check_positive("eps", eps)
+        self.dtype = _check_dtype(dtype)
+        self.params = {
+            "gamma": np.ones(self.num_features, dtype=self.dtype),
+            "beta": np.zeros(self.num_features, dtype=self.dtype),
+        }
+        self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
+        self.running_mean = np.zeros(self.num_features, dtype=self.dtype)
+        self.running_var = np.ones(self.num_features, dtype=self.dtype)
+        self.buffers = {"running_mean": self.running_mean, "running_var": self.running_var}
+        self._xhat: np.ndarray | None = None
+        self._inv_std: np.ndarray | None = None
+        self._training = True
+
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        """Normalise with the batch statistics (training) or the running ones (evaluation)."""
+        _check_training(training)
+        _check_input("BatchNorm", x, self.dtype, self.num_features)
+        n = x.shape[0]
+        if training:
+            if n < 2:
+                raise ValueError(
+                    f"BatchNorm: a training batch needs at least 2 rows to estimate a "
+                    f"variance, got shape {x.shape}; use a larger batch or training=False"
+                )
+            # mu = mean_n x ;  var = mean_n (x - mu)^2   (biased)
+            mu = np.add.reduce(x, axis=0)
+            mu /= n
+            xhat = x - mu
+            var = np.einsum("ij,ij->j", xhat, xhat)
+            var /= n
+            # xhat = (x - mu) / sqrt(var + eps)
+            inv_std = var + self.eps
+            np.sqrt(inv_std, out=inv_std)
+            np.divide(1, inv_std, out=inv_std)
+            xhat *= inv_std
+            # running <- (1 - momentum) * running + momentum * batch (unbiased var)
+            m = self.momentum
+            self.running_mean *= 1 - m
+            self.running_mean += m * mu
+            self.running_var *= 1 - m
+            self.running_var += (m * n / (n - 1)) * var
+        else:
+            # xhat = (x - running_mean) / sqrt(running_var + eps)
+            inv_std = 1 / np.sqrt(self.running_var + self.eps)
+            xhat = x - self.running_mean
+            xhat *= inv_std
+        self._xhat, self._inv_std, self._training = xhat, inv_std, bool(training)
+        # y = gamma * xhat + beta
+        y = xhat * self.params["gamma"]
+        y += self.params["beta"]
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """Writes ``dgamma``, ``dbeta``; returns ``dx`` (formulas in the class docstring)."""
+        xhat = self._xhat
+        _check_dy("BatchNorm", dy, None if xhat is None else xhat.shape, self.dtype)
+        dgamma, dbeta = self.grads["gamma"], self.grads["beta"]
+        # dbeta = sum_n dy ;  dgamma = sum_n dy * xhat
+        np.add.reduce(dy, axis=0, out=dbeta)
+        dx = dy * xhat
+        np.add.reduce(dx, axis=0, out=dgamma)
+        scale = self.params["gamma"] * self._inv_std
+        if not self._training:
+            # evaluation: an affine map, dx = gamma / sqrt(running_var + eps) * dy
+            np.multiply(dy, scale, out=dx)
+            return dx
+        # training: dx = gamma / (N sqrt(var + eps)) * (N dy - sum dy - xhat * sum(dy xhat))
+        #              = gamma / sqrt(var + eps) * (dy - mean dy - xhat * mean(dy xhat))
+        n = dy.shape[0]
+        np.multiply(xhat, dgamma / n, out=dx)
+        dx += dbeta / n
+        np.subtract(dy, dx, out=dx)
+        dx *= scale
+        return dx
+
+    def __repr__(self) -> str:
+        extra = "" if self.dtype == np.float64 else f", dtype={self.dtype}"
+        return f"BatchNorm({self.num_features}, momentum={self.momentum}, eps={self.eps}{extra})"
+
+
+def _check_layer_like(name: str, layer: object) -> None:
+    missing = [a for a in ("forward", "backward", "params", "grads") if not hasattr(layer, a)]
+    if missing:
+        raise TypeError(
+            f"{name} must be a layer (with forward, backward, params and grads), "
+            f"got {type(layer).__name__} without {', '.join(missing)}"
+        )
+
+
+class Residual(Layer):
+    """Skip connection around a block: ``y = x + block(x)``.
+
+    Backward: the identity path passes the gradient through unchanged, so
+    ``dx = dy + block.backward(dy)`` -- the ``+ dy`` is why deep residual
+    networks keep a usable gradient (lesson 08). The block must return an
+    output of the same shape as its input.
+
+    ``params``, ``grads`` and ``buffers`` are the block's own dicts, with the
+    same keys (the residual adds no name level): in a ``Sequential``,
+    ``Residual(Sequential(Dense, ReLU))`` at index 1 owns ``"1.0.W"``.
+    """
+
+    def __init__(self, block: Layer) -> None:
+        _check_layer_like("block", block)
+        self.block = block
+        self.params = block.params
+        self.grads = block.grads
+        self.buffers = getattr(block, "buffers", {})
+        self._out_shape: tuple | None = None
+        self._dtype: np.dtype | None = None
+
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        """``y = x + block(x)``."""
+        _check_training(training)
+        _check_input("Residual", x, None, None)
+        fx = self.block.forward(x, training)
+        if fx.shape != x.shape:
+            raise ValueError(
+                f"Residual: the block must keep the shape of its input for x + block(x); "
+                f"it maps {x.shape} to {fx.shape}"
+            )
+        y = x + fx
+        self._out_shape, self._dtype = y.shape, y.dtype
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """``dx = dy + block.backward(dy)``."""
+        _check_dy("Residual", dy, self._out_shape, self._dtype)
+        return dy + self.block.backward(dy)
+
+    def __repr__(self) -> str:
+        return "Residual(\n  (block): " + _indent(repr(self.block)) + "\n)"
+
+
+class Sequential(Layer):
+    """Layers applied one after the other: ``y = layer_k(... layer_1(layer_0(x)))``.
+
+    Backward runs the layers in reverse order, each turning ``dL/d(its output)``
+    into ``dL/d(its input)`` (the chain rule).
+
+    ``params``/``grads``/``buffers`` gather every layer's entries, prefixed with
+    the layer's index: ``Sequential(Dense(...), BatchNorm(...), ReLU())`` has
+    ``"0.W"``, ``"0.b"``, ``"1.gamma"``, ``"1.beta"``; nested containers nest
+    the prefixes (``"3.0.W"``). The dicts are built once, from the live arrays
+    of the layers, so ``opt.step(model.params, model.grads)`` trains the model.
+
+    ``model[i]`` is the i-th layer, ``len(model)`` the number of layers.
+    """
+
+    def __init__(self, *layers: Layer) -> None:
+        super().__init__()
+        if not layers:
+            raise ValueError("Sequential needs at least one layer")
+        for i, layer in enumerate(layers):
+            _check_layer_like(f"layer {i}", layer)
+        self.layers = list(layers)
+        seen: set[int] = set()
+        for layer in _walk(self):
+            if id(layer) in seen:
+                raise ValueError(
+                    f"Sequential: the same {type(layer).__name__} object appears twice; "
+                    "each position needs its own layer (it caches its own input for backward)"
+                )
+            seen.add(id(layer))
+        for i, layer in enumerate(self.layers):
+            self.params.update({f"{i}.{k}": v for k, v in layer.params.items()})
+            self.grads.update({f"{i}.{k}": v for k, v in layer.grads.items()})
+            self.buffers.update({f"{i}.{k}": v for k, v in getattr(layer, "buffers", {}).items()})
+
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        """Apply every layer in order."""
+        for layer in self.layers:
+            x = layer.forward(x, training)
+        return x
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """Apply every layer's backward in reverse order."""
+        for layer in reversed(self.layers):
+            dy = layer.backward(dy)
+        return dy
+
+    def __getitem__(self, i: int) -> Layer:
+        return self.layers[i]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __iter__(self) -> Iterator[Layer]:
+        return iter(self.layers)
+
+    def __repr__(self) -> str:
+        lines = [f"  ({i}): " + _indent(repr(layer)) for i, layer in enumerate(self.layers)]
+        return "Sequential(\n" + "\n".join(lines) + "\n)"
+
+
+def _walk(layer: object) -> Iterator[object]:
+    """The layer and every layer nested inside it (Sequential layers, Residual blocks)."""
+    yield layer
+    for child in getattr(layer, "layers", ()):
+        yield from _walk(child)
+    block = getattr(layer, "block", None)
+    if block is not None:
+        yield from _walk(block)
+
+
+def _indent(text: str) -> str:
+    return text.replace("\n", "\n  ")
+
+
+def _init_std(init: object, fan_in: int, fan_out: int) -> float:
+    """Standard deviation of the initial weights for ``init``."""
+    if isinstance(init, str):
+        if init == "he":
+            return math.sqrt(2.0 / fan_in)
+        if init == "xavier":
+            return math.sqrt(2.0 / (fan_in + fan_out))
+        raise ValueError(f'init must be "he", "xavier" or a float std, got {init!r}')
+    return check_positive("init", init)
+
+
+def _as_generator(rng: object) -> np.random.Generator:
+    if rng is None or (isinstance(rng, int | np.integer) and not isinstance(rng, bool)):
+        return np.random.default_rng(rng)
+    if isinstance(rng, np.random.Generator):
+        return rng
+    raise TypeError(f"rng must be an int seed, a numpy.random.Generator or None, got {rng!r}")

@@ -1,0 +1,260 @@
+r"""Feature scaling: z-score normalization and mean normalization.
+
+Gradient descent crawls when one feature is measured in thousands and
+another in tenths: the loss surface becomes a long narrow valley. Scaling
+each column to a comparable range rounds the valley off. Both scalers here
+follow scikit-learn's API:
+
+* ``fit(X)`` learns one statistic per column (per feature) from the
+  training data and returns ``self``;
+* ``transform(X)`` applies the learned statistics to any data with the same
+  columns (the training set, the test set, a new sample);
+* ``fit_transform(X)`` is ``fit(X).transform(X)``;
+* ``inverse_transform(Z)`` undoes ``transform``;
+* everything learned by ``fit`` ends in ``_`` (``mean_``, ``scale_``, ...).
+
+Fit on the training data only, then transform the training and the test
+data with the same fitted scaler: the test set must not leak into the
+statistics.
+
+``X`` has shape ``(n_samples, n_features)``: one row per sample. The
+statistics are computed in float64 (as scikit-learn does); ``transform``
+and ``inverse_transform`` return the dtype they are given, so float32 stays
+float32 (integer input becomes float64). The input is never modified.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from course_lib.validation import check_array
+
+__all__ = ["MeanNormalizer", "NotFittedError", "ZScoreScaler"]
+
+# Machine epsilon of float64, the precision in which the statistics are computed.
+_EPS = float(np.finfo(np.float64).eps)
+
+
+class NotFittedError(ValueError, AttributeError):
+    """``transform`` or ``inverse_transform`` was called before ``fit``.
+
+    A subclass of ``ValueError`` (and ``AttributeError``, like scikit-learn's
+    error of the same name), so ``except ValueError`` catches it.
+    """
+
+
+def _check_X(X: ArrayLike, name: str = "X") -> np.ndarray:
+    """``X`` as a finite 2-D float array with at least one row and one column."""
+    arr = check_array(name, X, finite=False)
+    if arr.ndim == 1:
+        raise ValueError(
+            f"{name} must be 2-D with shape (n_samples, n_features), got a 1-D array of "
+            f"shape {arr.shape}. Use {name}.reshape(-1, 1) for a single feature or "
+            f"{name}.reshape(1, -1) for a single sample."
+        )
+    if arr.ndim != 2:
+        raise ValueError(
+            f"{name} must be 2-D with shape (n_samples, n_features), got shape {arr.shape}"
+        )
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(
+            f"{name} must have at least one sample and one feature, got shape {arr.shape}"
+        )
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinity; remove or impute those values first")
+    return arr
+
+
+class _FeatureScaler:
+    """Plumbing shared by the scalers: input checks and ``fit_transform``.
+
+    The statistics and the formulas (``fit``, ``transform``,
+    ``inverse_transform``) live in the subclasses.
+    """
+
+    n_features_in_: int
+
+    def fit_transform(self, X: ArrayLike) -> np.ndarray:
+        """Fit to ``X``, then transform ``X``: the same as ``fit(X).transform(X)``."""
+        return self.fit(X).transform(X)
+
+    def _check_fitted_X(self, X: ArrayLike, name: str) -> np.ndarray:
+        """Check that ``fit`` ran and that ``X`` has the fitted number of columns."""
+        if not hasattr(self, "n_features_in_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} is not fitted yet: call fit first "
+                f"(scaler.fit(X_train)), then transform or inverse_transform."
+            )
+        arr = _check_X(X, name)
+        if arr.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"{name} has {arr.shape[1]} features, but {type(self).__name__} was fitted "
+                f"with {self.n_features_in_} features"
+            )
+        return arr
+
+
+class ZScoreScaler(_FeatureScaler):
+    r"""Z-score normalization (standardization): zero mean, unit variance.
+
+    For every column ``j``, ``fit`` learns the mean and the *population*
+    standard deviation (divide by ``n``, not ``n - 1``)
+
+    .. math::
+
+        \mu_j = \frac1n \sum_{i=1}^n x_{ij}, \qquad
+        \sigma_j^2 = \frac1n \sum_{i=1}^n (x_{ij} - \mu_j)^2,
+
+    and ``transform`` computes
+
+    .. math::
+
+        z_{ij} = \frac{x_{ij} - \mu_j}{\sigma_j}.
+
+    On the data it was fitted on, every column of ``z`` has mean 0 and
+    standard deviation 1. This matches scikit-learn's ``StandardScaler``.
+
+    **Constant columns.** A column that never changes has
+    :math:`\sigma_j = 0`; dividing by it would give NaN. Such a column is
+    left unscaled (``scale_ = 1``), so it is only centred and becomes 0.
+    In floating point a constant column does not always give a variance of
+    exactly 0 (the mean of ten copies of 0.1 is not exactly 0.1), so, like
+    scikit-learn, a column counts as constant when its variance is within the
+    rounding error of the two-pass variance (Chan, Golub & LeVeque):
+
+    .. math::
+
+        \sigma_j^2 \le n\,\varepsilon\,\sigma_j^2 + (n\,\mu_j\,\varepsilon)^2,
+        \qquad \varepsilon = 2^{-52} \approx 2.2 \times 10^{-16}.
+
+    A column with a tiny but real spread (say values around 1e-10) is
+    *not* constant and is scaled as usual.
+
+    Attributes
+    ----------
+    mean_ : :math:`\mu`, shape ``(n_features,)``, float64.
+    var_ : :math:`\sigma^2`, shape ``(n_features,)``, float64.
+    scale_ : :math:`\sigma`, with 1 for constant columns; the divisor used.
+    n_features_in_ : number of columns seen by ``fit``.
+    n_samples_seen_ : number of rows seen by ``fit``.
+
+    Examples
+    --------
+    >>> X_train = np.array([[1.0, 100.0], [2.0, 300.0], [3.0, 200.0]])
+    >>> scaler = ZScoreScaler().fit(X_train)
+    >>> scaler.mean_
+    array([  2., 200.])
+    >>> scaler.transform(X_train).std(axis=0)
+    array([1., 1.])
+    >>> scaler.transform(np.array([[2.0, 300.0]]))  # new data: the training statistics
+    array([[0.        , 1.22474487]])
+    """
+
+    mean_: np.ndarray
+    var_: np.ndarray
+    scale_: np.ndarray
+    n_samples_seen_: int
+
+    def fit(self, X: ArrayLike) -> ZScoreScaler:
+        """Learn the per-column mean and standard deviation of ``X``; return ``self``.
+
+        ``X``: shape ``(n_samples, n_features)``, finite numbers.
+        """
+        X = _check_X(X)
+        n_samples = X.shape[0]
+        # mu_j = (1/n) sum_i x_ij,   sigma_j^2 = (1/n) sum_i (x_ij - mu_j)^2
+        mean = X.mean(axis=0, dtype=np.float64)
+        var = X.var(axis=0, dtype=np.float64)
+        # constant column: sigma^2 <= n eps sigma^2 + (n mu eps)^2  ->  leave it unscaled
+        constant = var <= n_samples * _EPS * var + (n_samples * mean * _EPS) ** 2
+        self.mean_ = mean
+        self.var_ = var
+        self.scale_ = np.where(constant, 1.0, np.sqrt(var))
+        self.n_features_in_ = X.shape[1]
+        self.n_samples_seen_ = n_samples
+        return self
+
+    def transform(self, X: ArrayLike) -> np.ndarray:
+        r"""Standardize ``X``: :math:`z = (x - \mu) / \sigma`, column by column."""
+        X = self._check_fitted_X(X, "X")
+        return (X - self.mean_.astype(X.dtype)) / self.scale_.astype(X.dtype)
+
+    def inverse_transform(self, Z: ArrayLike) -> np.ndarray:
+        r"""Undo ``transform``: :math:`x = z \cdot \sigma + \mu`, column by column."""
+        Z = self._check_fitted_X(Z, "Z")
+        return Z * self.scale_.astype(Z.dtype) + self.mean_.astype(Z.dtype)
+
+
+class MeanNormalizer(_FeatureScaler):
+    r"""Mean normalization: centre each column and divide by its range.
+
+    For every column ``j``, ``fit`` learns the mean, minimum and maximum,
+    and ``transform`` computes
+
+    .. math::
+
+        x'_{ij} = \frac{x_{ij} - \mu_j}{\max_j - \min_j},
+        \qquad \mu_j = \frac1n \sum_{i=1}^n x_{ij}.
+
+    On the data it was fitted on, every column of ``x'`` has mean 0,
+    ``max - min = 1``, and lies inside ``[-1, 1]``. (This is not
+    scikit-learn's ``MinMaxScaler``, which maps to ``[0, 1]`` by subtracting
+    the minimum instead of the mean.)
+
+    **Constant columns.** A column with ``max == min`` has range 0; it is
+    left unscaled (``range_ = 1``), so it is only centred and becomes 0.
+    Unlike the variance, ``max - min`` of a constant column is exactly 0 in
+    floating point, so no tolerance is needed.
+
+    Attributes
+    ----------
+    mean_ : :math:`\mu`, shape ``(n_features,)``, float64.
+    min_, max_ : column minima and maxima, float64.
+    range_ : ``max_ - min_``, with 1 for constant columns; the divisor used.
+    n_features_in_ : number of columns seen by ``fit``.
+    n_samples_seen_ : number of rows seen by ``fit``.
+
+    Examples
+    --------
+    >>> X_train = np.array([[1.0, 100.0], [2.0, 300.0], [3.0, 200.0]])
+    >>> normalizer = MeanNormalizer().fit(X_train)
+    >>> normalizer.range_
+    array([  2., 200.])
+    >>> normalizer.transform(X_train)
+    array([[-0.5, -0.5],
+           [ 0. ,  0.5],
+           [ 0.5,  0. ]])
+    """
+
+    mean_: np.ndarray
+    min_: np.ndarray
+    max_: np.ndarray
+    range_: np.ndarray
+    n_samples_seen_: int
+
+    def fit(self, X: ArrayLike) -> MeanNormalizer:
+        """Learn the per-column mean, minimum and maximum of ``X``; return ``self``.
+
+        ``X``: shape ``(n_samples, n_features)``, finite numbers.
+        """
+        X = _check_X(X)
+        self.mean_ = X.mean(axis=0, dtype=np.float64)
+        self.min_ = X.min(axis=0).astype(np.float64)
+        self.max_ = X.max(axis=0).astype(np.float64)
+        # range_j = max_j - min_j, and 1 for a constant column (max_j == min_j)
+        spread = self.max_ - self.min_
+        self.range_ = np.where(spread == 0, 1.0, spread)
+        self.n_features_in_ = X.shape[1]
+        self.n_samples_seen_ = X.shape[0]
+        return self
+
+    def transform(self, X: ArrayLike) -> np.ndarray:
+        r"""Mean-normalize ``X``: :math:`x' = (x - \mu) / (\max - \min)`, column by column."""
+        X = self._check_fitted_X(X, "X")
+        return (X - self.mean_.astype(X.dtype)) / self.range_.astype(X.dtype)
+
+    def inverse_transform(self, Z: ArrayLike) -> np.ndarray:
+        r"""Undo ``transform``: :math:`x = x' \cdot (\max - \min) + \mu`, column by column."""
+        Z = self._check_fitted_X(Z, "Z")
+        return Z * self.range_.astype(Z.dtype) + self.mean_.astype(Z.dtype)

@@ -1,0 +1,494 @@
+"""Tests for course_lib.optimizers.
+
+Reference numbers come from ``fixtures/optimizers.npz`` (made with torch.optim by
+``fixtures/make_optimizer_fixtures.py``) or from closed forms.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from course_lib.optimizers import SGD, Adam, AdamW, Momentum, Optimizer, RMSProp
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REFERENCE = np.load(FIXTURES / "optimizers.npz")
+CONFIGS = json.loads(str(REFERENCE["configs"]))
+CLASSES = {cls.__name__: cls for cls in (SGD, Momentum, RMSProp, Adam, AdamW)}
+NAMES = ("W", "b", "K")
+TOLERANCE = {"float64": 1e-12, "float32": 1e-6}
+
+# One of each, with non-default options where they exist, for the contract tests.
+OPTIMIZERS = {
+    "SGD": lambda: SGD(0.1),
+    "SGD+L2": lambda: SGD(0.1, weight_decay=0.1),
+    "Momentum": lambda: Momentum(0.1, beta=0.8),
+    "Nesterov": lambda: Momentum(0.1, beta=0.8, nesterov=True),
+    "RMSProp": lambda: RMSProp(0.01, beta=0.95),
+    "Adam": lambda: Adam(0.01),
+    "Adam+L2": lambda: Adam(0.01, weight_decay=0.1),
+    "Adam-no-correction": lambda: Adam(0.01, bias_correction=False),
+    "AdamW": lambda: AdamW(0.01, weight_decay=0.1),
+}
+
+
+def make_params(dtype=np.float64, seed=0):
+    rng = np.random.default_rng(seed)
+    return {"W": rng.normal(size=(3, 4)).astype(dtype), "b": rng.normal(size=4).astype(dtype)}
+
+
+def make_grads(params, seed=1):
+    rng = np.random.default_rng(seed)
+    return {name: rng.normal(size=w.shape).astype(w.dtype) for name, w in params.items()}
+
+
+# --- reference: torch.optim, step for step ---------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("config", sorted(CONFIGS))
+def test_matches_torch_step_for_step(config, dtype):
+    spec = CONFIGS[config]
+    opt = CLASSES[spec["class"]](**spec["kwargs"])
+    params = {name: REFERENCE[f"{dtype}/init/{name}"].copy() for name in NAMES}
+    tol = TOLERANCE[dtype]
+    n_steps = len(REFERENCE[f"{dtype}/grads/W"])
+    for step in range(n_steps):
+        grads = {name: REFERENCE[f"{dtype}/grads/{name}"][step] for name in NAMES}
+        opt.step(params, grads)
+        for name in NAMES:
+            expected = REFERENCE[f"{dtype}/{config}/{name}"][step]
+            assert params[name].dtype == np.dtype(dtype)
+            np.testing.assert_allclose(
+                params[name],
+                expected,
+                rtol=tol,
+                atol=tol * np.abs(expected).max(),
+                err_msg=f"{config} {dtype}: params[{name!r}] after step {step + 1}",
+            )
+
+
+# --- closed forms ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_momentum_equals_heavy_ball_with_scaled_lr_exactly(nesterov):
+    # beta = 3/4, lr = 1/2 and integer gradients: every number below is exact in float64, so
+    # v = (1 − β)·b must hold to the last bit, not just approximately.
+    beta, lr = 0.75, 0.5
+    rng = np.random.default_rng(3)
+    grads = rng.integers(-8, 9, size=(12, 5)).astype(np.float64)
+    w = {"w": rng.integers(-8, 9, size=5).astype(np.float64)}
+    w_heavy = w["w"].copy()
+    b = np.zeros(5)
+    opt = Momentum(lr, beta=beta, nesterov=nesterov)
+    for g in grads:
+        opt.step(w, {"w": g})
+        # PyTorch's heavy ball: b ← β·b + g, w ← w − lr'·b (Nesterov: w ← w − lr'·(g + β·b))
+        b = beta * b + g
+        direction = g + beta * b if nesterov else b
+        w_heavy = w_heavy - lr * (1 - beta) * direction
+        np.testing.assert_array_equal(w["w"], w_heavy)
+        np.testing.assert_array_equal(opt.state["w"]["v"], (1 - beta) * b)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_adam_with_a_constant_gradient_moves_lr_per_step(dtype):
+    # m̂ = g and v̂ = g² exactly, so every step is lr·g / (|g| + eps).
+    lr, eps = 0.01, 1e-8
+    g = np.array([3.0, -0.5, 1e-3, -20.0], dtype=dtype)
+    w0 = np.array([1.0, 2.0, -1.0, 0.5], dtype=dtype)
+    params = {"w": w0.copy()}
+    opt = Adam(lr, eps=eps)
+    for t in range(1, 6):
+        opt.step(params, {"w": g})
+        expected = w0.astype(np.float64) - t * lr * g / (np.abs(g) + eps)
+        rtol = 1e-5 if dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(params["w"], expected, rtol=rtol)
+        assert opt.state["w"]["t"] == t
+
+
+def test_adam_without_bias_correction_takes_the_uncorrected_steps():
+    # m_t = (1 − β₁ᵗ)·g and v_t = (1 − β₂ᵗ)·g², so the step is
+    # lr·(1 − β₁ᵗ)·g / (√(1 − β₂ᵗ)·|g| + eps).
+    lr, beta1, beta2, eps = 0.01, 0.9, 0.999, 1e-8
+    g = np.array([2.0, -0.25, 7.0])
+    params = {"w": np.zeros(3)}
+    opt = Adam(lr, beta1, beta2, eps, bias_correction=False)
+    expected = np.zeros(3)
+    for t in range(1, 8):
+        opt.step(params, {"w": g})
+        expected -= lr * (1 - beta1**t) * g / (math.sqrt(1 - beta2**t) * np.abs(g) + eps)
+        np.testing.assert_allclose(params["w"], expected, rtol=1e-12)
+
+
+def test_adam_steps_without_bias_correction_are_too_large_as_documented():
+    # The ratio of the uncorrected to the corrected step is (1 − β₁ᵗ) / √(1 − β₂ᵗ):
+    # √10 at t = 1, about 6.5 around t = 10, about 1.26 at t = 1000 (Adam's docstring).
+    g = np.array([2.0, -0.25, 7.0])
+    corrected, uncorrected = {"w": np.zeros(3)}, {"w": np.zeros(3)}
+    adam, plain = Adam(0.01, eps=0.0), Adam(0.01, eps=0.0, bias_correction=False)
+    ratios = {}
+    for t in range(1, 1001):
+        before = corrected["w"].copy(), uncorrected["w"].copy()
+        adam.step(corrected, {"w": g})
+        plain.step(uncorrected, {"w": g})
+        ratio = (uncorrected["w"] - before[1]) / (corrected["w"] - before[0])
+        ratios[t] = ratio[0]
+        np.testing.assert_allclose(ratio, ratio[0], rtol=1e-9)
+    assert ratios[1] == pytest.approx(math.sqrt(10), rel=1e-12)
+    assert ratios[10] == pytest.approx(6.5, rel=0.01)
+    assert ratios[1000] == pytest.approx(1.26, rel=0.01)
+
+
+@pytest.mark.parametrize("make", [lambda: RMSProp(0.1, eps=0.0), lambda: Adam(0.1, eps=0.0)])
+def test_eps_zero_gives_nan_where_the_gradient_has_always_been_zero(make):
+    params = {"w": np.ones(2)}
+    with np.errstate(invalid="ignore"):
+        make().step(params, {"w": np.array([1.0, 0.0])})
+    assert np.isfinite(params["w"][0])
+    assert np.isnan(params["w"][1])
+
+
+def test_adamw_shrinks_weights_by_one_minus_lr_lambda_when_the_gradient_is_zero():
+    lr, wd = 0.1, 0.5
+    w0 = np.array([4.0, -2.0, 1e-3])
+    params = {"w": w0.copy()}
+    opt = AdamW(lr, weight_decay=wd)
+    for t in range(1, 6):
+        opt.step(params, {"w": np.zeros(3)})
+        np.testing.assert_allclose(params["w"], w0 * (1 - lr * wd) ** t, rtol=1e-12)
+
+
+def test_adam_l2_penalty_is_normalised_unlike_adamw():
+    # With a zero loss gradient, Adam's L2 gradient λ·w is divided by √v̂ = λ|w|: each weight
+    # moves by lr·sign(w), whatever its size. AdamW shrinks each weight in proportion to it.
+    lr, wd = 0.01, 0.5
+    w0 = np.array([4.0, -2.0, 0.1])
+    params = {"w": w0.copy()}
+    Adam(lr, weight_decay=wd).step(params, {"w": np.zeros(3)})
+    np.testing.assert_allclose(params["w"], w0 - lr * np.sign(w0), rtol=1e-6)
+
+
+def test_sgd_l2_is_sgd_on_the_penalised_gradient():
+    lr, wd = 0.1, 0.3
+    params = make_params()
+    plain = {name: w.copy() for name, w in params.items()}
+    grads = make_grads(params)
+    SGD(lr, weight_decay=wd).step(params, grads)
+    SGD(lr).step(plain, {name: grads[name] + wd * plain[name] for name in plain})
+    for name in params:
+        np.testing.assert_allclose(params[name], plain[name], rtol=1e-14)
+
+
+def test_rmsprop_first_step_divides_by_root_of_one_minus_beta():
+    # s₁ = (1 − β)·g², so the first step is lr·g / (√(1 − β)·|g| + eps).
+    lr, beta, eps = 0.01, 0.9, 1e-8
+    g = np.array([1.0, -4.0, 1e-2])
+    params = {"w": np.zeros(3)}
+    RMSProp(lr, beta, eps).step(params, {"w": g})
+    expected = -lr * g / (math.sqrt(1 - beta) * np.abs(g) + eps)
+    np.testing.assert_allclose(params["w"], expected, rtol=1e-12)
+
+
+# --- property: every optimizer minimises a convex quadratic -----------------------------------
+
+QUADRATIC = dict(
+    angle=st.floats(0, math.pi),
+    log_scale=st.floats(-1, 1),
+    log_condition=st.floats(0, 1),
+    w_star=st.lists(st.floats(-5, 5), min_size=2, max_size=2),
+    w0=st.lists(st.floats(-5, 5), min_size=2, max_size=2),
+)
+
+
+def quadratic(angle, log_scale, log_condition):
+    """f(w) = ½ (w − w*)ᵀ A (w − w*), A SPD with eigenvalues s and s·κ (κ <= 10)."""
+    rotation = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+    eigenvalues = 10**log_scale * np.array([1.0, 10**log_condition])
+    return rotation @ np.diag(eigenvalues) @ rotation.T, eigenvalues.max()
+
+
+def cosine_lr(lr0, t, n):
+    return lr0 * (1 + math.cos(math.pi * t / n)) / 2 + 1e-12
+
+
+@pytest.mark.parametrize("kind", ["SGD", "Momentum", "Nesterov", "RMSProp", "Adam", "AdamW"])
+@settings(max_examples=15, deadline=None)
+@given(**QUADRATIC)
+def test_every_optimizer_drives_a_convex_quadratic_to_its_minimiser(
+    kind, angle, log_scale, log_condition, w_star, w0
+):
+    A, largest_eigenvalue = quadratic(angle, log_scale, log_condition)
+    w_star = np.array(w_star)
+    if kind == "AdamW":
+        w_star = np.zeros(2)  # weight decay pulls towards 0, so put the minimiser there
+    n_steps = 500
+    opt = {
+        "SGD": lambda: SGD(1 / largest_eigenvalue),
+        "Momentum": lambda: Momentum(1 / largest_eigenvalue, beta=0.9),
+        "Nesterov": lambda: Momentum(1 / largest_eigenvalue, beta=0.9, nesterov=True),
+        # Adaptive methods step about lr whatever the gradient: let lr decay to zero.
+        "RMSProp": lambda: RMSProp(0.3),
+        "Adam": lambda: Adam(0.3, beta2=0.99),
+        "AdamW": lambda: AdamW(0.3, beta2=0.99, weight_decay=0.01),
+    }[kind]()
+    decays = kind in ("RMSProp", "Adam", "AdamW")
+    params = {"w": np.array(w0)}
+    for t in range(n_steps):
+        if decays:
+            opt.lr = cosine_lr(0.3, t, n_steps)
+        opt.step(params, {"w": A @ (params["w"] - w_star)})
+    assert np.linalg.norm(params["w"] - w_star) < 1e-5
+
+
+# --- the contract: in place, dtype, grads untouched, lr, state per name -------------------------
+
+
+@pytest.mark.parametrize("kind", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_updates_in_place_and_keeps_the_dtype(kind, dtype):
+    opt = OPTIMIZERS[kind]()
+    params = make_params(dtype)
+    arrays = dict(params)
+    before = {name: w.copy() for name, w in params.items()}
+    for seed in range(3):
+        opt.step(params, make_grads(params, seed))
+    for name, w in params.items():
+        assert w is arrays[name], "step must update the arrays themselves"
+        assert w.dtype == dtype
+        assert not np.array_equal(w, before[name])
+        for key, value in opt.state[name].items():
+            if isinstance(value, np.ndarray):
+                assert value.dtype == dtype, f"state[{name!r}][{key!r}]"
+                assert value.shape == w.shape
+
+
+@pytest.mark.parametrize("kind", sorted(OPTIMIZERS))
+def test_never_changes_the_gradients(kind):
+    opt = OPTIMIZERS[kind]()
+    params = make_params()
+    for seed in range(3):
+        grads = make_grads(params, seed)
+        copies = {name: g.copy() for name, g in grads.items()}
+        opt.step(params, grads)
+        for name in grads:
+            np.testing.assert_array_equal(grads[name], copies[name])
+
+
+def test_lr_can_be_changed_between_steps():
+    w0 = np.array([1.0, -2.0])
+    g = np.array([0.5, 0.25])
+    params = {"w": w0.copy()}
+    opt = SGD(0.1)
+    opt.step(params, {"w": g})
+    opt.lr = 0.01
+    assert opt.lr == 0.01
+    opt.step(params, {"w": g})
+    np.testing.assert_allclose(params["w"], w0 - 0.1 * g - 0.01 * g, rtol=1e-15)
+
+
+@pytest.mark.parametrize("bad", [0.0, -0.1, math.nan, math.inf])
+def test_setting_a_bad_lr_raises_and_keeps_the_old_one(bad):
+    opt = Adam(0.01)
+    with pytest.raises(ValueError, match="lr"):
+        opt.lr = bad
+    assert opt.lr == 0.01
+
+
+def test_lr_from_numpy_scalar_keeps_float32_float32():
+    opt = Momentum(0.1)
+    opt.lr = np.float64(0.05)  # what a schedule computed with numpy might return
+    assert type(opt.lr) is float
+    params = make_params(np.float32)
+    opt.step(params, make_grads(params))
+    assert params["W"].dtype == np.float32
+
+
+@pytest.mark.parametrize("kind", sorted(OPTIMIZERS))
+def test_state_is_kept_per_name(kind):
+    # One optimizer stepping two models with different names == one optimizer per model.
+    shared = OPTIMIZERS[kind]()
+    first, second = OPTIMIZERS[kind](), OPTIMIZERS[kind]()
+    a, a_alone = {"a": np.arange(3.0)}, {"a": np.arange(3.0)}
+    b, b_alone = {"b": -np.arange(3.0)}, {"b": -np.arange(3.0)}
+    rng = np.random.default_rng(5)
+    for _ in range(4):
+        ga = {"a": rng.normal(size=3)}
+        shared.step(a, ga)
+        first.step(a_alone, ga)
+        gb = {"b": rng.normal(size=3)}
+        shared.step(b, gb)
+        second.step(b_alone, gb)
+    shared.step(a, ga)  # "a" now has one step more than "b"
+    first.step(a_alone, ga)
+    np.testing.assert_array_equal(a["a"], a_alone["a"])
+    np.testing.assert_array_equal(b["b"], b_alone["b"])
+    assert sorted(shared.state) == ["a", "b"]
+    if "t" in shared.state["a"]:  # Adam counts steps per parameter, like torch
+        assert (shared.state["a"]["t"], shared.state["b"]["t"]) == (5, 4)
+
+
+def test_named_state_holds_the_documented_moments():
+    # After one step from zero state: v = (1−β)·g, s = (1−β)·g², m = (1−β₁)·g, v = (1−β₂)·g².
+    g = np.array([2.0, -1.0])
+    momentum, rmsprop, adam = Momentum(0.1, beta=0.8), RMSProp(0.1, beta=0.9), Adam(0.1, 0.7, 0.99)
+    for opt in (momentum, rmsprop, adam):
+        opt.step({"w": np.zeros(2)}, {"w": g})
+    assert set(momentum.state["w"]) == {"v"}
+    assert set(rmsprop.state["w"]) == {"s"}
+    assert set(adam.state["w"]) == {"t", "m", "v"}
+    np.testing.assert_allclose(momentum.state["w"]["v"], 0.2 * g, rtol=1e-15)
+    np.testing.assert_allclose(rmsprop.state["w"]["s"], 0.1 * g**2, rtol=1e-15)
+    np.testing.assert_allclose(adam.state["w"]["m"], 0.3 * g, rtol=1e-15)
+    np.testing.assert_allclose(adam.state["w"]["v"], 0.01 * g**2, rtol=1e-15)
+    assert adam.state["w"]["t"] == 1
+
+
+@pytest.mark.parametrize("kind", sorted(OPTIMIZERS))
+def test_reset_forgets_the_state(kind):
+    opt = OPTIMIZERS[kind]()
+    params = make_params()
+    opt.step(params, make_grads(params, seed=7))
+    opt.reset()
+    assert opt.state == {}
+    # After reset, the next step is the step of a brand-new optimizer.
+    fresh_params = {name: w.copy() for name, w in params.items()}
+    grads = make_grads(params)
+    opt.step(params, grads)
+    OPTIMIZERS[kind]().step(fresh_params, grads)
+    for name in params:
+        np.testing.assert_array_equal(params[name], fresh_params[name])
+
+
+@pytest.mark.parametrize("kind", sorted(OPTIMIZERS))
+def test_repr_rebuilds_the_same_optimizer(kind):
+    opt = OPTIMIZERS[kind]()
+    text = repr(opt)
+    assert text.startswith(type(opt).__name__ + "(")
+    rebuilt = eval(text, {cls.__name__: cls for cls in CLASSES.values()})
+    assert type(rebuilt) is type(opt)
+    assert repr(rebuilt) == text
+
+
+def test_every_optimizer_is_an_optimizer_and_adamw_is_an_adam():
+    assert all(issubclass(cls, Optimizer) for cls in CLASSES.values())
+    assert issubclass(AdamW, Adam)
+
+
+# --- bad input -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("make", "name", "error"),
+    [
+        (lambda: SGD(0.0), "lr", ValueError),
+        (lambda: SGD(-1.0), "lr", ValueError),
+        (lambda: SGD(math.nan), "lr", ValueError),
+        (lambda: SGD(math.inf), "lr", ValueError),
+        (lambda: SGD("0.1"), "lr", TypeError),
+        (lambda: SGD(True), "lr", TypeError),
+        (lambda: SGD(0.1, weight_decay=-0.1), "weight_decay", ValueError),
+        (lambda: Momentum(0.1, beta=1.0), "beta", ValueError),
+        (lambda: Momentum(0.1, beta=-0.1), "beta", ValueError),
+        (lambda: Momentum(0.1, nesterov="yes"), "nesterov", TypeError),
+        (lambda: RMSProp(0.1, beta=1.5), "beta", ValueError),
+        (lambda: RMSProp(0.1, eps=-1e-8), "eps", ValueError),
+        (lambda: RMSProp(0.1, eps=math.nan), "eps", ValueError),
+        (lambda: Adam(0.1, beta1=1.0), "beta1", ValueError),
+        (lambda: Adam(0.1, beta2=-0.5), "beta2", ValueError),
+        (lambda: Adam(0.1, beta2=math.nan), "beta2", ValueError),
+        (lambda: Adam(0.1, eps=-1.0), "eps", ValueError),
+        (lambda: Adam(0.1, weight_decay=-0.01), "weight_decay", ValueError),
+        (lambda: Adam(0.1, bias_correction=0), "bias_correction", TypeError),
+        (lambda: AdamW(-0.1), "lr", ValueError),
+        (lambda: AdamW(0.1, beta1=1.2), "beta1", ValueError),
+        (lambda: AdamW(0.1, weight_decay=-1.0), "weight_decay", ValueError),
+    ],
+)
+def test_bad_hyperparameters_are_named(make, name, error):
+    with pytest.raises(error, match=name):
+        make()
+
+
+def bad_step_cases():
+    W, b = np.ones((3, 4)), np.ones(4)
+    return [
+        ("missing", {"W": W, "b": b}, {"W": W.copy()}, ValueError, r"missing from grads \['b'\]"),
+        ("extra", {"W": W}, {"W": W.copy(), "c": b.copy()}, ValueError, r"extra in grads \['c'\]"),
+        ("shape", {"W": W}, {"W": np.ones((4, 3))}, ValueError, r"\['W'\].*\(4, 3\).*\(3, 4\)"),
+        ("dtype", {"W": W}, {"W": np.ones((3, 4), np.float32)}, TypeError, r"float32.*float64"),
+        ("int param", {"W": np.ones((3, 4), int)}, {"W": np.ones((3, 4))}, TypeError, "floating"),
+        ("list param", {"W": [1.0, 2.0]}, {"W": np.ones(2)}, TypeError, r"params\['W'\]"),
+        ("list grad", {"W": np.ones(2)}, {"W": [1.0, 2.0]}, TypeError, r"grads\['W'\]"),
+        (
+            "nan",
+            {"W": W, "b": b},
+            {"W": W.copy(), "b": np.array([1, np.nan, 1, 1])},
+            ValueError,
+            r"grads\['b'\].*NaN",
+        ),
+        ("inf", {"W": W}, {"W": np.full((3, 4), -np.inf)}, ValueError, r"grads\['W'\].*infinity"),
+        ("params not dict", [W], {"W": W.copy()}, TypeError, "params"),
+        ("grads not dict", {"W": W}, [W.copy()], TypeError, "grads"),
+        ("aliased", {"W": W}, {"W": W}, ValueError, "shares memory"),
+    ]
+
+
+@pytest.mark.parametrize("kind", sorted(OPTIMIZERS))
+@pytest.mark.parametrize(
+    ("params", "grads", "error", "match"),
+    [case[1:] for case in bad_step_cases()],
+    ids=[case[0] for case in bad_step_cases()],
+)
+def test_bad_step_input_raises_a_named_error_and_changes_nothing(kind, params, grads, error, match):
+    opt = OPTIMIZERS[kind]()
+    before = {}
+    if isinstance(params, dict):
+        before = {name: np.array(value, copy=True) for name, value in params.items()}
+    with pytest.raises(error, match=match):
+        opt.step(params, grads)
+    assert opt.state == {}
+    for name, value in before.items():
+        np.testing.assert_array_equal(np.asarray(params[name]), value)
+
+
+def test_read_only_params_are_refused():
+    w = np.ones(3)
+    w.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        SGD(0.1).step({"w": w}, {"w": np.ones(3)})
+
+
+def test_a_nan_gradient_later_leaves_params_and_state_as_they_were():
+    params = make_params()
+    opt = Adam(0.01)
+    opt.step(params, make_grads(params))
+    saved_params = {name: w.copy() for name, w in params.items()}
+    saved_state = {name: {k: np.copy(v) for k, v in s.items()} for name, s in opt.state.items()}
+    grads = make_grads(params, seed=2)
+    grads["b"][1] = np.nan  # "W" comes first and must not be updated either
+    with pytest.raises(ValueError, match=r"grads\['b'\]"):
+        opt.step(params, grads)
+    for name in params:
+        np.testing.assert_array_equal(params[name], saved_params[name])
+        for key, value in opt.state[name].items():
+            np.testing.assert_array_equal(value, saved_state[name][key])
+
+
+def test_reusing_state_for_a_different_shape_asks_for_reset():
+    opt = Momentum(0.1)
+    opt.step({"W": np.ones((3, 4))}, {"W": np.ones((3, 4))})
+    with pytest.raises(ValueError, match=r"state\['W'\].*reset\(\)"):
+        opt.step({"W": np.ones((4, 3))}, {"W": np.ones((4, 3))})
+    with pytest.raises(ValueError, match=r"float32"):
+        opt.step({"W": np.ones((3, 4), np.float32)}, {"W": np.ones((3, 4), np.float32)})
+    opt.reset()
+    opt.step({"W": np.ones((4, 3))}, {"W": np.ones((4, 3))})
+    assert opt.state["W"]["v"].shape == (4, 3)
