@@ -153,7 +153,7 @@ def gradient_descent_explorer(*, steps: int = 60, x0=(-2.5, 2.0), angle: float =
         artists["bound"].set_ydata(bound)
         plots.fit_log_axis(ax_loss, np.concatenate([losses, bound]))
         verdict = "diverges" if lr >= 2 else "converges"
-        ax_path.set_title(f"lr = {lr:.2f}/L, kappa = {kappa:.0f}: {verdict}", fontsize=10)
+        ax_path.set_title(f"η = {lr:.2f}/L, κ = {kappa:.0f}: {verdict}", fontsize=10)
 
     controls = {
         "lr": _slider("learning rate × L", lr, 0.05, 2.2, 0.01),
