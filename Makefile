@@ -20,12 +20,12 @@ $(BIN)/python:
 
 # The stamps re-run pip only when a requirements file or pyproject.toml changes.
 $(VENV)/.runtime-installed: requirements.txt pyproject.toml | $(BIN)/python
-	$(PIP) install -r requirements.txt
-	$(PIP) install --no-deps -e .
+	$(PIP) install --quiet -r requirements.txt
+	$(PIP) install --quiet --no-deps -e .
 	@touch $@
 
 $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.runtime-installed
-	$(PIP) install -r requirements-dev.txt
+	$(PIP) install --quiet -r requirements-dev.txt
 	@touch $@
 
 venv: $(VENV)/.runtime-installed
@@ -33,8 +33,11 @@ dev: $(VENV)/.dev-installed
 
 # --- the two commands -------------------------------------------------------
 
+# Jupyter refuses to run as root unless told to (containers, CI machines).
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: venv
-	$(BIN)/jupyter lab notebooks/00_gradient_descent.ipynb
+	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/00_gradient_descent.ipynb
 
 test: dev
 	$(MAKE) lint unit nbval
