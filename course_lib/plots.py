@@ -29,8 +29,9 @@ def loss_grid(problem, xlim, ylim, n: int = 120):
     return X, Y, problem.loss(np.stack([X, Y], axis=-1))
 
 
-def contours(ax: Axes, problem, xlim, ylim, *, levels: int = 14, n: int = 120) -> QuadContourSet:
-    """Log-spaced contour lines of ``problem`` and a star at its minimiser.
+def contours(ax: Axes, problem, xlim, ylim, *, levels: int = 14, n: int = 120,
+             star: bool = True) -> QuadContourSet:
+    """Log-spaced contour lines of ``problem`` and (``star=True``) a star at its minimiser.
 
     Log spacing shows both the steep walls and the flat floor of a valley.
     """
@@ -39,8 +40,9 @@ def contours(ax: Axes, problem, xlim, ylim, *, levels: int = 14, n: int = 120) -
     high = float(np.max(Z)) - problem.min_value
     floor = max(low, high * 1e-6, 1e-12)
     heights = problem.min_value + np.geomspace(floor, high, levels)
-    contour_set = ax.contour(X, Y, Z, levels=heights, colors="0.65", linewidths=0.8)
-    ax.plot(*problem.minimiser, marker="*", color="k", markersize=10, linestyle="none")
+    contour_set = ax.contour(X, Y, Z, levels=heights, colors="0.65", linewidths=0.8, zorder=1)
+    if star:
+        ax.plot(*problem.minimiser, marker="*", color="k", markersize=10, linestyle="none")
     ax.set_xlim(xlim)
     ax.set_ylim(ylim)
     ax.set_aspect("equal", adjustable="box")
