@@ -16,8 +16,10 @@ Every layer has the same small interface:
 Unlike PyTorch, ``backward`` *overwrites* the gradients instead of adding to
 them, so there is no ``zero_grad``. Inputs are 2-D arrays ``(batch, features)``
 whose dtype must match the layer's ``dtype`` (float64 by default; build the
-layers with ``dtype=np.float32`` to train in single precision). Nothing is
-cast silently: a mismatch is a ``TypeError`` that tells you how to fix it.
+layers with ``dtype=np.float32`` to train in single precision; ``ReLU`` takes
+either, in any shape). Nothing is cast silently: a mismatch is a
+``TypeError`` that tells you how to fix it. The checks look at shapes and
+dtypes only, never at every value, so they cost next to nothing per call.
 
 ``forward`` keeps a reference to its input (not a copy) for the backward
 pass, as PyTorch does: do not modify an input in place between ``forward``
@@ -118,9 +120,11 @@ class Layer:
         self.buffers = {}
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        """Return the output for input ``x``; remember what ``backward`` needs."""
         raise NotImplementedError
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
+        """Given ``dy = dL/d(output)``, fill ``grads`` and return ``dL/dx``."""
         raise NotImplementedError
 
     def __call__(self, x: np.ndarray, training: bool = True) -> np.ndarray:
@@ -342,7 +346,7 @@ class BatchNorm(Layer):
             mu = np.add.reduce(x, axis=0)
             mu /= n
             xhat = x - mu
-            var = np.einsum("ij,ij->j", xhat, xhat)
+            var = np.einsum("ij,ij->j", xhat, xhat)  # sum_n (x - mu)^2, no temporary array
             var /= n
             # xhat = (x - mu) / sqrt(var + eps)
             inv_std = var + self.eps
@@ -460,7 +464,8 @@ class Sequential(Layer):
     the prefixes (``"3.0.W"``). The dicts are built once, from the live arrays
     of the layers, so ``opt.step(model.params, model.grads)`` trains the model.
 
-    ``model[i]`` is the i-th layer, ``len(model)`` the number of layers.
+    ``training`` is passed on to every layer. ``model[i]`` is the i-th layer,
+    ``len(model)`` the number of layers.
     """
 
     def __init__(self, *layers: Layer) -> None:
