@@ -1,0 +1,501 @@
+"""Ablations: run a function over a grid of settings and several seeds, and summarise.
+
+One run is a function of the settings and a seed that returns a number or a dict of numbers::
+
+    def run(lr, batch_size, seed):
+        model = make_model(seed)
+        history = fit(model, softmax_cross_entropy, Adam(lr), X, y, epochs=5,
+                      batch_size=batch_size, seed=seed, validation=(X_val, y_val))
+        return {"val_accuracy": history.val_accuracy[-1],
+                "epochs_to_95": history.epochs_to("val_accuracy", 0.95)}
+
+    results = run_grid(run, {"lr": [1e-3, 1e-2], "batch_size": [32, 128]}, seeds=range(5))
+    results.table("val_accuracy")                              # one row per (lr, batch_size)
+    results.table("val_accuracy", rows="lr", cols="batch_size")  # a cross table
+
+A summary over seeds is the mean with a confidence interval from Student's t (``summarize``).
+Diverged runs (NaN) and targets never reached (inf) are not averaged in: they are counted
+apart, in the ``nan/inf`` column, so a table never hides a failed run.
+
+Tables print as aligned text and render as HTML in Jupyter, with no pandas; the output depends
+only on the numbers (same order, same formatting every time), so notebooks that print them can
+be checked exactly.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import itertools
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from numbers import Real
+
+import numpy as np
+
+from course_lib.validation import check_nonnegative_int, check_real
+
+__all__ = ["Results", "Summary", "Table", "run_grid", "summarize", "t_quantile"]
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Mean, standard deviation and confidence interval ``[low, high]`` of ``n`` finite values.
+
+    ``n_nonfinite`` counts the values left out because they were NaN or infinite.
+    """
+
+    mean: float
+    std: float
+    low: float
+    high: float
+    n: int
+    n_nonfinite: int = 0
+    confidence: float = 0.95
+
+    def __str__(self) -> str:
+        half = (self.high - self.low) / 2
+        text = f"{self.mean:.4g} ± {half:.4g} ({_percent(self.confidence)} CI, n={self.n}"
+        return text + (f", {self.n_nonfinite} nan/inf)" if self.n_nonfinite else ")")
+
+
+def summarize(values: Sequence[float], confidence: float = 0.95) -> Summary:
+    """Mean and Student-t confidence interval of the mean of the finite ``values``.
+
+    For the ``n`` finite values ``x_1 … x_n``::
+
+        mean = (1/n) Σ x_i
+        s    = sqrt( Σ (x_i − mean)² / (n − 1) )          (sample std, ddof = 1)
+        CI   = mean ± t_{(1+c)/2, n−1} · s / √n            (c = confidence)
+
+    If the values are independent draws from a normal distribution, an interval made this way
+    contains the true mean with probability ``c``; ``t`` (wider than the normal 1.96 for small
+    ``n``) pays for estimating the spread from the same few values.
+
+    NaN and ±inf values (a diverged run, an epoch count never reached) are left out of the
+    numbers and counted in ``n_nonfinite``. The summary then describes only the runs that
+    finished, which flatters the setting: read it together with ``n_nonfinite``. With fewer
+    than two finite values the std and the interval are NaN (one value says nothing about the
+    spread); with none, the mean is NaN too.
+    """
+    confidence = check_real("confidence", confidence)
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), e.g. 0.95, got {confidence}")
+    x = np.asarray(values)
+    if x.ndim != 1 or x.dtype == np.bool_ or not np.issubdtype(x.dtype, np.number):
+        raise TypeError(f"values must be a 1-D sequence of numbers, got {x.dtype} {x.shape}")
+    x = x.astype(np.float64)
+    finite = x[np.isfinite(x)]
+    n = finite.size
+    mean = float(finite.mean()) if n else math.nan
+    std = half = math.nan
+    if n >= 2:
+        std = float(finite.std(ddof=1))
+        # t_{(1+c)/2, n−1} · s / √n
+        half = t_quantile((1 + confidence) / 2, n - 1) * std / math.sqrt(n)
+    return Summary(mean, std, mean - half, mean + half, n, x.size - n, confidence)
+
+
+def t_quantile(p: float, df: float) -> float:
+    """The ``p``-quantile of Student's t distribution with ``df`` degrees of freedom.
+
+    The ``t`` with ``P(T <= t) = p``, e.g. ``t_quantile(0.975, 4) = 2.776``; ``df = math.inf``
+    gives the standard normal (1.960). Found by bisection on the distribution function, which
+    for ``t >= 0`` is::
+
+        P(T <= t) = 1 − I_x(df/2, 1/2) / 2,    x = df / (df + t²)
+
+    with ``I`` the regularised incomplete beta function (``_betainc``); negative ``t`` follow
+    from the symmetry ``P(T <= −t) = 1 − P(T <= t)``. Accurate to about 1e-12.
+    """
+    p = check_real("p", p)
+    if not 0.0 < p < 1.0:
+        raise ValueError(f"p must be in (0, 1), got {p}")
+    if isinstance(df, bool) or not isinstance(df, Real) or math.isnan(df) or df <= 0:
+        raise ValueError(f"df must be a number > 0 (or math.inf), got {df!r}")
+    return _t_quantile(p, float(df))
+
+
+@functools.lru_cache(maxsize=256)
+def _t_quantile(p: float, df: float) -> float:
+    if p < 0.5:
+        return -_t_quantile(1 - p, df)
+    lo, hi = 0.0, 1.0
+    while _t_cdf(hi, df) < p:  # find an upper end, then halve the bracket
+        lo, hi = hi, 2 * hi
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if mid in (lo, hi):  # the bracket cannot shrink any more
+            break
+        lo, hi = (mid, hi) if _t_cdf(mid, df) < p else (lo, mid)
+    return (lo + hi) / 2
+
+
+def _t_cdf(t: float, df: float) -> float:
+    """``P(T <= t)`` for ``t >= 0``."""
+    if math.isinf(df):
+        return 0.5 * (1 + math.erf(t / math.sqrt(2)))  # the normal limit
+    return 1 - 0.5 * _betainc(df / 2, 0.5, df / (df + t * t))
+
+
+def _betainc(a: float, b: float, x: float) -> float:
+    """Regularised incomplete beta ``I_x(a, b) = ∫₀ˣ u^(a−1) (1−u)^(b−1) du / B(a, b)``.
+
+    Evaluated with its continued fraction (Numerical Recipes, section 6.4), which converges
+    fast for ``x < (a+1)/(a+b+2)``; above that, ``I_x(a, b) = 1 − I_{1−x}(b, a)``.
+    """
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    # x^a (1−x)^b / B(a, b), in logs
+    front = math.exp(
+        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    )
+    if x < (a + 1) / (a + b + 2):
+        return front * _beta_fraction(a, b, x) / a
+    return 1 - front * _beta_fraction(b, a, 1 - x) / b
+
+
+def _beta_fraction(a: float, b: float, x: float) -> float:
+    """The continued fraction of ``I_x(a, b)``, by the modified Lentz method."""
+    tiny = 1e-300
+    c, d = 1.0, 1 - (a + b) * x / (a + 1)
+    d = 1 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 1000):
+        # even term  m(b−m)x / ((a+2m−1)(a+2m)),  odd term  −(a+m)(a+b+m)x / ((a+2m)(a+2m+1))
+        for coef in (
+            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
+        ):
+            d = 1 + coef * d
+            d = 1 / (d if abs(d) > tiny else tiny)
+            c = 1 + coef / c
+            c = c if abs(c) > tiny else tiny
+            h *= c * d
+        if abs(c * d - 1) < 1e-15:
+            break
+    return h
+
+
+# --------------------------------------------------------------------------- running a grid
+
+
+def run_grid(
+    fn: Callable[..., float | Mapping[str, float]],
+    grid: Mapping[str, Sequence],
+    seeds: Sequence[int],
+) -> Results:
+    """Call ``fn(**setting, seed=seed)`` for every setting of ``grid`` and every seed.
+
+    The settings are the cartesian product of the grid's value lists, in order: the first key
+    varies slowest, the last key fastest, and the seeds fastest of all. ``grid = {"lr": [0.1,
+    0.01], "momentum": [0, 0.9]}`` with ``seeds = [0, 1]`` makes 8 runs, starting
+    ``(lr=0.1, momentum=0, seed=0)``, ``(lr=0.1, momentum=0, seed=1)``,
+    ``(lr=0.1, momentum=0.9, seed=0)``, …
+
+    ``fn`` returns a number (recorded as the metric ``"value"``) or a dict of named numbers
+    (every run the same names). NaN and inf are fine: ``summarize`` counts them apart.
+    """
+    if not callable(fn):
+        raise TypeError(f"fn must be a function fn(**setting, seed=...), got {type(fn).__name__}")
+    grid = _check_grid(grid)
+    seeds = _check_seeds(seeds)
+    records: list[dict] = []
+    metrics: tuple[str, ...] | None = None
+    for values in itertools.product(*grid.values()):
+        setting = dict(zip(grid, values, strict=True))
+        for seed in seeds:
+            result = _check_result(fn(**setting, seed=seed), setting, seed, grid)
+            if metrics is None:
+                metrics = tuple(result)
+            elif tuple(result) != metrics:
+                raise ValueError(
+                    f"fn returned the metrics {list(result)} for {setting} with seed={seed}, "
+                    f"but {list(metrics)} before; every run must return the same names"
+                )
+            records.append({**setting, "seed": seed, **result})
+    return Results(records, grid, seeds, metrics)
+
+
+class Results:
+    """The runs of ``run_grid``: one record (a dict) per run, in the order they ran.
+
+    A record holds the setting, ``"seed"`` and the metrics, e.g.
+    ``{"lr": 0.1, "batch_size": 32, "seed": 0, "val_accuracy": 0.93}``.
+
+    Attributes: ``records``, ``grid`` (setting name -> list of values), ``seeds``,
+    ``metrics`` (the metric names).
+    """
+
+    def __init__(
+        self,
+        records: list[dict],
+        grid: dict[str, list],
+        seeds: list[int],
+        metrics: tuple[str, ...],
+    ) -> None:
+        self.records = records
+        self.grid = grid
+        self.seeds = seeds
+        self.metrics = metrics
+
+    def where(self, metric: str | None = None, /, **setting: object) -> np.ndarray:
+        """The values of ``metric`` of every run whose setting matches, in run order.
+
+        ``results.where("val_accuracy", lr=0.1)`` pools the other settings and the seeds.
+        ``metric`` may be left out when there is only one.
+        """
+        metric = self._check_metric(metric)
+        self._check_names(setting, "where")
+        return np.array(
+            [
+                r[metric]
+                for r in self.records
+                if all(_same(r[name], value) for name, value in setting.items())
+            ],
+            dtype=np.float64,
+        )
+
+    def table(
+        self,
+        metric: str | None = None,
+        rows: str | Sequence[str] | None = None,
+        cols: str | None = None,
+        *,
+        confidence: float = 0.95,
+        fmt: str = "{:.3f}",
+    ) -> Table:
+        """Summarise ``metric`` (``summarize``) for each combination of ``rows`` (and ``cols``).
+
+        ``rows``: the setting names that make a row (default: all but ``cols``). ``cols``: one
+        setting name whose values become columns (a cross table), or None for one row per
+        setting with the columns mean, std, CI and n. Setting names in neither are pooled
+        together with the seeds. ``fmt`` formats every number (``"{:.3f}"``, ``"{:.2%}"`` …).
+        """
+        metric = self._check_metric(metric)
+        names = list(self.grid)
+        if cols is not None and cols not in names:
+            raise ValueError(f"cols must be one of the settings {names} or None, got {cols!r}")
+        if rows is None:
+            rows = [name for name in names if name != cols]
+        rows = [rows] if isinstance(rows, str) else list(rows)
+        for name in rows:
+            if name not in names:
+                raise ValueError(f"rows must name settings among {names}, got {name!r}")
+        if cols in rows or len(set(rows)) != len(rows):
+            raise ValueError(f"rows and cols must name different settings, got {rows}, {cols!r}")
+        try:
+            fmt.format(0.5)
+        except (ValueError, IndexError, KeyError, AttributeError) as err:
+            raise ValueError(f"fmt must format one number, like '{{:.3f}}', got {fmt!r}") from err
+        keys = rows + ([cols] if cols else [])
+        entries = []
+        for values in itertools.product(*(self.grid[k] for k in keys)):
+            setting = dict(zip(keys, values, strict=True))
+            entries.append((setting, summarize(self.where(metric, **setting), confidence)))
+        pooled = [name for name in names if name not in keys]
+        return Table(metric, rows, cols, entries, pooled, fmt)
+
+    def _check_metric(self, metric: str | None) -> str:
+        if metric is None and len(self.metrics) == 1:
+            return self.metrics[0]
+        if metric not in self.metrics:
+            raise ValueError(f"metric must be one of {list(self.metrics)}, got {metric!r}")
+        return metric
+
+    def _check_names(self, setting: Mapping[str, object], method: str) -> None:
+        unknown = [name for name in setting if name not in self.grid]
+        if unknown:
+            raise ValueError(
+                f"{method}: unknown settings {unknown}; the grid has {list(self.grid)}"
+            )
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __repr__(self) -> str:
+        sizes = " x ".join(f"{len(v)} {k}" for k, v in self.grid.items())
+        return (
+            f"Results({len(self.records)} runs: {sizes} x {len(self.seeds)} seeds; "
+            f"metrics {', '.join(self.metrics)})"
+        )
+
+
+# --------------------------------------------------------------------------- tables
+
+
+class Table:
+    """A summary table: printed as aligned text, shown as HTML in Jupyter.
+
+    ``rows`` holds the data as a list of dicts (the setting, then ``mean``, ``std``, ``low``,
+    ``high``, ``n``, ``n_nonfinite``), ``to_dict()`` the same as columns, and
+    ``get(lr=0.1, …)`` the ``Summary`` of one setting. Made by ``Results.table``.
+    """
+
+    def __init__(
+        self,
+        metric: str,
+        row_names: list[str],
+        col_name: str | None,
+        entries: list[tuple[dict, Summary]],
+        pooled: list[str],
+        fmt: str,
+    ) -> None:
+        self.metric = metric
+        self.row_names = row_names
+        self.col_name = col_name
+        self.fmt = fmt
+        self._entries = entries
+        self._pooled = pooled
+        self.rows = [{**setting, **_summary_fields(s)} for setting, s in entries]
+
+    def to_dict(self) -> dict[str, list]:
+        """The table as columns, ``{"lr": [...], "mean": [...], …}`` (input for pandas)."""
+        return {key: [row[key] for row in self.rows] for key in self.rows[0]} if self.rows else {}
+
+    def get(self, **setting: object) -> Summary:
+        """The ``Summary`` of the cell with this setting, e.g. ``table.get(lr=0.1)``."""
+        keys = self.row_names + ([self.col_name] if self.col_name else [])
+        if sorted(setting) != sorted(keys):
+            raise ValueError(f"get needs exactly the settings {keys}, got {list(setting)}")
+        for cell, summary in self._entries:
+            if all(_same(cell[k], setting[k]) for k in keys):
+                return summary
+        raise ValueError(f"no cell with the setting {setting}")
+
+    # -- layout: a caption, a header row and body rows of strings, shared by text and HTML
+
+    def _layout(self) -> tuple[str, list[str], list[list[str]]]:
+        fmt, entries = self.fmt, self._entries
+        confidence = entries[0][1].confidence if entries else 0.95
+        over = "seeds" if not self._pooled else "seeds and " + ", ".join(self._pooled)
+        if self.col_name is None:
+            any_failed = any(s.n_nonfinite for _, s in entries)
+            header = [*self.row_names, "mean", "std", f"{_percent(confidence)} CI", "n"]
+            header += ["nan/inf"] if any_failed else []
+            body = []
+            for setting, s in entries:
+                ci = f"[{fmt.format(s.low)}, {fmt.format(s.high)}]"
+                line = [_key(setting[k]) for k in self.row_names]
+                line += [fmt.format(s.mean), fmt.format(s.std), ci, str(s.n)]
+                body.append(line + ([str(s.n_nonfinite)] if any_failed else []))
+            caption = f"{self.metric} over {over}"
+            return caption, header, body
+        col_values = list(dict.fromkeys(_key(setting[self.col_name]) for setting, _ in entries))
+        cells: dict[tuple, dict[str, str]] = {}
+        for setting, s in entries:
+            row_key = tuple(_key(setting[k]) for k in self.row_names)
+            text = f"{fmt.format(s.mean)} ± {fmt.format((s.high - s.low) / 2)}"
+            text += f" ({s.n_nonfinite} nan/inf)" if s.n_nonfinite else ""
+            cells.setdefault(row_key, {})[_key(setting[self.col_name])] = text
+        header = [*self.row_names, *(f"{self.col_name}={v}" for v in col_values)]
+        body = [[*key, *(line.get(v, "") for v in col_values)] for key, line in cells.items()]
+        runs = max((s.n + s.n_nonfinite for _, s in entries), default=0)
+        caption = (
+            f"{self.metric}: mean ± {_percent(confidence)} CI half-width over {over} "
+            f"({runs} runs a cell)"
+        )
+        return caption, header, body
+
+    def __str__(self) -> str:
+        caption, header, body = self._layout()
+        widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+        lines = ["  ".join(cell.rjust(w) for cell, w in zip(line, widths, strict=True))
+                 for line in [header, *body]]
+        return "\n".join([caption, *lines])
+
+    __repr__ = __str__
+
+    def _repr_pretty_(self, p: object, cycle: bool) -> None:
+        p.text(str(self))
+
+    def _repr_html_(self) -> str:
+        caption, header, body = self._layout()
+        esc = html.escape
+        head = "".join(f"<th>{esc(cell)}</th>" for cell in header)
+        rows = ["<tr>" + "".join(f"<td>{esc(cell)}</td>" for cell in line) + "</tr>"
+                for line in body]
+        return "\n".join([
+            "<table>", f"<caption>{esc(caption)}</caption>",
+            f"<thead><tr>{head}</tr></thead>", "<tbody>", *rows, "</tbody>", "</table>",
+        ])
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _summary_fields(s: Summary) -> dict:
+    fields = asdict(s)
+    del fields["confidence"]
+    return fields
+
+
+def _percent(fraction: float) -> str:
+    return f"{fraction * 100:g}%"
+
+
+def _key(value: object) -> str:
+    """A setting value as text: floats by ``repr`` (0.001, 1e-05), everything else by ``str``."""
+    if isinstance(value, float | np.floating):
+        return repr(float(value))
+    if isinstance(value, np.integer):
+        return str(int(value))
+    return str(value)
+
+
+def _same(a: object, b: object) -> bool:
+    return a is b or bool(a == b)
+
+
+def _check_grid(grid: object) -> dict[str, list]:
+    if not isinstance(grid, Mapping) or not grid:
+        raise TypeError("grid must be a non-empty dict: setting name -> list of values")
+    checked = {}
+    for name, values in grid.items():
+        if not isinstance(name, str) or not name.isidentifier() or name == "seed":
+            raise ValueError(
+                f"grid keys must be argument names of fn other than 'seed', got {name!r}"
+            )
+        if isinstance(values, str | bytes) or not isinstance(values, Sequence | np.ndarray):
+            raise TypeError(f"grid[{name!r}] must be a list of values, got {values!r}")
+        if len(values) == 0:
+            raise ValueError(f"grid[{name!r}] must hold at least one value")
+        checked[name] = list(values)
+    return checked
+
+
+def _check_seeds(seeds: object) -> list[int]:
+    if isinstance(seeds, str | bytes) or not isinstance(seeds, Sequence | np.ndarray):
+        raise TypeError(f"seeds must be a list of integers, e.g. range(5), got {seeds!r}")
+    seeds = [check_nonnegative_int("seed", s) for s in seeds]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be one or more different integers, got {seeds}")
+    return seeds
+
+
+def _check_result(result: object, setting: dict, seed: int, grid: dict) -> dict[str, float]:
+    """``fn``'s return value as ``{metric name: float}``."""
+    where = f"fn(**{setting}, seed={seed})"
+    if not isinstance(result, Mapping):
+        result = {"value": result}
+    checked = {}
+    for name, value in result.items():
+        if not isinstance(name, str) or name in grid or name == "seed":
+            raise ValueError(
+                f"{where} returned the metric name {name!r}; metric names must be strings "
+                "different from the setting names and 'seed'"
+            )
+        if isinstance(value, bool) or not isinstance(value, Real | np.floating | np.integer):
+            raise TypeError(
+                f"{where} must return a number or a dict of numbers, got {name!r}: {value!r}"
+            )
+        checked[name] = float(value)
+    if not checked:
+        raise ValueError(f"{where} returned no metric")
+    return checked

@@ -1,0 +1,310 @@
+"""Tests for course_lib.experiments: run_grid, summarize, t_quantile, Results and Table.
+
+Student-t quantiles are checked against printed tables (3 decimals) and against the closed
+forms for 1 and 2 degrees of freedom; the interval against its promise (coverage in a seeded
+simulation); the tables against text written out by hand for values whose summary is obvious.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from course_lib.experiments import Results, Summary, Table, run_grid, summarize, t_quantile
+
+# --- run_grid ---------------------------------------------------------------------------------
+
+
+def test_run_grid_calls_every_setting_and_seed_in_product_order():
+    calls = []
+
+    def fn(lr, batch_size, seed):
+        calls.append((lr, batch_size, seed))
+        return lr * batch_size + seed
+
+    results = run_grid(fn, {"lr": [0.1, 0.01], "batch_size": [32, 64, 128]}, seeds=[7, 3])
+    expected = [(lr, bs, s) for lr in (0.1, 0.01) for bs in (32, 64, 128) for s in (7, 3)]
+    assert calls == expected
+    assert [(r["lr"], r["batch_size"], r["seed"]) for r in results.records] == expected
+    assert [r["value"] for r in results.records] == [lr * bs + s for lr, bs, s in expected]
+    assert results.metrics == ("value",) and len(results) == 12
+    assert list(results.records[0]) == ["lr", "batch_size", "seed", "value"]
+    assert repr(results) == "Results(12 runs: 2 lr x 3 batch_size x 2 seeds; metrics value)"
+
+
+def test_run_grid_records_named_metrics():
+    results = run_grid(lambda k, seed: {"a": k + seed, "b": np.float32(2 * k)}, {"k": range(3)},
+                       range(2))
+    assert results.metrics == ("a", "b")
+    np.testing.assert_array_equal(results.where("a", k=2), [2, 3])
+    np.testing.assert_array_equal(results.where("b"), [0, 0, 2, 2, 4, 4])
+    assert all(isinstance(r["b"], float) for r in results.records)
+
+
+def test_where_pools_the_unnamed_settings_and_needs_a_metric_name_when_there_are_several():
+    results = run_grid(lambda a, b, seed: {"sum": a + b + seed, "one": 1}, {"a": [0, 10],
+                       "b": [100, 200]}, [0, 1])
+    np.testing.assert_array_equal(results.where("sum", a=10), [110, 111, 210, 211])
+    np.testing.assert_array_equal(results.where("sum", a=10, b=200), [210, 211])
+    with pytest.raises(ValueError, match="metric must be one of"):
+        results.where(a=10)
+    with pytest.raises(ValueError, match="unknown settings"):
+        results.where("sum", c=1)
+
+
+@pytest.mark.parametrize(
+    ("fn", "error", "message"),
+    [
+        (lambda x, seed: {"a": 1} if seed == 0 else {"b": 1}, ValueError, "same names"),
+        (lambda x, seed: "0.9", TypeError, "must return a number"),
+        (lambda x, seed: True, TypeError, "must return a number"),
+        (lambda x, seed: {"x": 1.0}, ValueError, "metric name 'x'"),
+        (lambda x, seed: {"seed": 1.0}, ValueError, "metric name 'seed'"),
+        (lambda x, seed: {}, ValueError, "returned no metric"),
+    ],
+)
+def test_bad_results_from_fn_are_refused(fn, error, message):
+    with pytest.raises(error, match=message):
+        run_grid(fn, {"x": [1]}, [0, 1])
+
+
+@pytest.mark.parametrize(
+    ("grid", "seeds", "error", "message"),
+    [
+        ({}, [0], TypeError, "non-empty dict"),
+        ([("x", [1])], [0], TypeError, "non-empty dict"),
+        ({"x": "abc"}, [0], TypeError, r"grid\['x'\] must be a list"),
+        ({"x": 3}, [0], TypeError, r"grid\['x'\] must be a list"),
+        ({"x": []}, [0], ValueError, "at least one value"),
+        ({"seed": [1]}, [0], ValueError, "other than 'seed'"),
+        ({"learning rate": [1]}, [0], ValueError, "argument names"),
+        ({"x": [1]}, [], ValueError, "one or more different"),
+        ({"x": [1]}, [0, 0], ValueError, "one or more different"),
+        ({"x": [1]}, [-1], ValueError, "seed must be >= 0"),
+        ({"x": [1]}, [0.5], TypeError, "seed must be an integer"),
+        ({"x": [1]}, 5, TypeError, "seeds must be a list"),
+    ],
+)
+def test_bad_grids_and_seeds_are_refused(grid, seeds, error, message):
+    with pytest.raises(error, match=message):
+        run_grid(lambda x, seed: 0.0, grid, seeds)
+
+
+def test_fn_must_be_callable():
+    with pytest.raises(TypeError, match="fn must be a function"):
+        run_grid(None, {"x": [1]}, [0])
+
+
+# --- Student's t ------------------------------------------------------------------------------
+
+# Two-sided critical values from printed t tables (e.g. NIST/SEMATECH e-Handbook, table 1.3.6.7.2).
+T_TABLE = [
+    (0.975, 1, 12.706), (0.975, 2, 4.303), (0.975, 3, 3.182), (0.975, 4, 2.776),
+    (0.975, 5, 2.571), (0.975, 10, 2.228), (0.975, 20, 2.086), (0.975, 30, 2.042),
+    (0.975, 60, 2.000), (0.975, 120, 1.980), (0.975, math.inf, 1.960),
+    (0.95, 5, 2.015), (0.95, 10, 1.812), (0.995, 10, 3.169), (0.995, 1, 63.657),
+    (0.9, 7, 1.415), (0.999, 15, 3.733),
+]
+
+
+@pytest.mark.parametrize(("p", "df", "expected"), T_TABLE)
+def test_t_quantile_matches_printed_tables(p, df, expected):
+    assert round(t_quantile(p, df), 3) == expected
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.floats(0.001, 0.999))
+def test_t_quantile_matches_closed_forms_for_one_and_two_degrees_of_freedom(p):
+    # df = 1 is the Cauchy distribution; df = 2 has F(t) = 1/2 + t / (2 sqrt(t² + 2)).
+    assert t_quantile(p, 1) == pytest.approx(math.tan(math.pi * (p - 0.5)), rel=1e-9, abs=1e-12)
+    closed = (2 * p - 1) / math.sqrt(2 * p * (1 - p))
+    assert t_quantile(p, 2) == pytest.approx(closed, rel=1e-9, abs=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.floats(0.51, 0.999), st.integers(1, 200))
+def test_t_quantile_is_symmetric_and_shrinks_towards_the_normal_with_df(p, df):
+    t = t_quantile(p, df)
+    assert t_quantile(1 - p, df) == pytest.approx(-t, rel=1e-9)
+    assert t > t_quantile(p, df + 1) > t_quantile(p, math.inf) > 0
+
+
+@pytest.mark.parametrize(
+    ("p", "df", "message"),
+    [(0.0, 3, "p must be in"), (1.0, 3, "p must be in"), (0.9, 0, "df must be"),
+     (0.9, -2, "df must be"), (0.9, math.nan, "df must be"), (0.9, True, "df must be")],
+)
+def test_t_quantile_refuses_bad_arguments(p, df, message):
+    with pytest.raises(ValueError, match=message):
+        t_quantile(p, df)
+
+
+# --- summarize --------------------------------------------------------------------------------
+
+
+def test_summarize_textbook_example():
+    # 1..5: mean 3, s = sqrt(2.5), t_{0.975, 4} = 2.7764451 (tables), half = t s / sqrt(5)
+    s = summarize([1, 2, 3, 4, 5])
+    half = 2.7764451051977987 * math.sqrt(2.5) / math.sqrt(5)
+    assert (s.mean, s.n, s.n_nonfinite, s.confidence) == (3.0, 5, 0, 0.95)
+    assert s.std == pytest.approx(math.sqrt(2.5), rel=1e-12)
+    assert s.low == pytest.approx(3 - half, rel=1e-9) and s.high == pytest.approx(3 + half)
+    assert str(s) == f"3 ± {half:.4g} (95% CI, n=5)"
+
+
+@pytest.mark.parametrize(("confidence", "n"), [(0.95, 5), (0.95, 30), (0.8, 3)])
+def test_intervals_cover_the_true_mean_as_often_as_promised(confidence, n):
+    rng = np.random.default_rng(123)
+    samples = rng.normal(loc=2.0, scale=3.0, size=(2000, n))
+    covered = [(s.low <= 2.0 <= s.high) for s in map(lambda x: summarize(x, confidence), samples)]
+    assert confidence - 0.03 <= np.mean(covered) <= confidence + 0.03
+
+
+def test_non_finite_values_are_counted_apart():
+    s = summarize([1.0, np.nan, 2.0, np.inf, 3.0, -np.inf])
+    assert (s.mean, s.n, s.n_nonfinite) == (2.0, 3, 3)
+    assert s.std == 1.0 and "3 nan/inf" in str(s)
+
+
+@pytest.mark.parametrize(("values", "n"), [([np.nan, np.inf], 0), ([4.0, np.nan], 1)])
+def test_too_few_finite_values_give_nan_spread_not_an_error(values, n):
+    s = summarize(values)
+    assert s.n == n and s.n_nonfinite == 2 - n
+    assert math.isnan(s.std) and math.isnan(s.low) and math.isnan(s.high)
+    assert (s.mean == 4.0) if n else math.isnan(s.mean)
+
+
+def test_equal_values_give_a_zero_width_interval():
+    s = summarize([0.5] * 4)
+    assert (s.mean, s.std, s.low, s.high) == (0.5, 0.0, 0.5, 0.5)
+
+
+@pytest.mark.parametrize(
+    ("values", "confidence", "error", "message"),
+    [([1, 2], 1.0, ValueError, "confidence must be in"), ([1, 2], 0, ValueError, "confidence"),
+     ([[1, 2]], 0.95, TypeError, "1-D sequence"), (["a"], 0.95, TypeError, "1-D sequence"),
+     ([True, False], 0.95, TypeError, "1-D sequence")],
+)
+def test_summarize_refuses_bad_arguments(values, confidence, error, message):
+    with pytest.raises(error, match=message):
+        summarize(values, confidence)
+
+
+# --- tables -----------------------------------------------------------------------------------
+
+
+def constant_runs(**kwargs):
+    """Every seed gives the same value, so mean = value, std = 0 and the CI has zero width."""
+    return run_grid(lambda lr, opt, seed: {"acc": 10 * lr, "bad": math.nan if lr > 0.05 else lr},
+                    {"lr": [0.1, 0.01], "opt": ["sgd", "adam"]}, seeds=[0, 1, 2], **kwargs)
+
+
+def test_table_text_one_row_per_setting():
+    table = constant_runs().table("acc")
+    assert str(table) == "\n".join([
+        "acc over seeds",
+        "  lr   opt   mean    std          95% CI  n",
+        " 0.1   sgd  1.000  0.000  [1.000, 1.000]  3",
+        " 0.1  adam  1.000  0.000  [1.000, 1.000]  3",
+        "0.01   sgd  0.100  0.000  [0.100, 0.100]  3",
+        "0.01  adam  0.100  0.000  [0.100, 0.100]  3",
+    ])
+    assert repr(table) == str(table)
+
+
+def test_table_html_has_the_same_cells():
+    html = constant_runs().table("acc", rows="lr", fmt="{:.2f}")._repr_html_()
+    assert html == "\n".join([
+        "<table>",
+        "<caption>acc over seeds and opt</caption>",
+        "<thead><tr><th>lr</th><th>mean</th><th>std</th><th>95% CI</th><th>n</th></tr></thead>",
+        "<tbody>",
+        "<tr><td>0.1</td><td>1.00</td><td>0.00</td><td>[1.00, 1.00]</td><td>6</td></tr>",
+        "<tr><td>0.01</td><td>0.10</td><td>0.00</td><td>[0.10, 0.10]</td><td>6</td></tr>",
+        "</tbody>",
+        "</table>",
+    ])
+
+
+def test_cross_table_puts_one_setting_in_the_columns():
+    table = constant_runs().table("acc", rows="opt", cols="lr")
+    assert str(table) == "\n".join([
+        "acc: mean ± 95% CI half-width over seeds (3 runs a cell)",
+        " opt         lr=0.1        lr=0.01",
+        " sgd  1.000 ± 0.000  0.100 ± 0.000",
+        "adam  1.000 ± 0.000  0.100 ± 0.000",
+    ])
+    assert table.get(opt="adam", lr=0.01).mean == pytest.approx(0.1)
+
+
+def test_failed_runs_get_a_column_of_their_own():
+    table = constant_runs().table("bad", rows="lr")
+    lines = str(table).splitlines()
+    assert lines[1].split() == ["lr", "mean", "std", "95%", "CI", "n", "nan/inf"]
+    assert lines[2].split() == ["0.1", "nan", "nan", "[nan,", "nan]", "0", "6"]
+    assert lines[3].split()[-2:] == ["6", "0"]
+    cross = constant_runs().table("bad", rows="opt", cols="lr")
+    assert "nan ± nan (3 nan/inf)" in str(cross) and "(3 nan/inf)" in cross._repr_html_()
+
+
+def test_table_data_access_agrees_with_summarize():
+    results = run_grid(lambda lr, seed: lr * (1 + seed), {"lr": [0.1, 0.2]}, range(4))
+    table = results.table(fmt="{:.1%}")
+    summary = summarize(results.where(lr=0.2))
+    assert table.get(lr=0.2) == summary
+    assert table.rows[1] == {"lr": 0.2, "mean": summary.mean, "std": summary.std,
+                             "low": summary.low, "high": summary.high, "n": 4, "n_nonfinite": 0}
+    assert table.to_dict()["lr"] == [0.1, 0.2]
+    assert table.to_dict()["mean"] == [row["mean"] for row in table.rows]
+    assert f"{summary.mean:.1%}" in str(table) and f"{summary.high:.1%}" in str(table)
+
+
+def test_tables_are_identical_from_run_to_run():
+    a, b = constant_runs(), constant_runs()
+    for kwargs in ({}, {"rows": "lr"}, {"rows": "opt", "cols": "lr"}):
+        assert str(a.table("acc", **kwargs)) == str(b.table("acc", **kwargs))
+        assert a.table("acc", **kwargs)._repr_html_() == b.table("acc", **kwargs)._repr_html_()
+
+
+def test_ipython_pretty_printing_uses_the_text():
+    class Printer:
+        def text(self, s):
+            self.out = s
+
+    table, printer = constant_runs().table("acc"), Printer()
+    table._repr_pretty_(printer, cycle=False)
+    assert printer.out == str(table)
+
+
+def test_html_escapes_setting_values():
+    table = run_grid(lambda name, seed: 1.0, {"name": ["<b>&"]}, [0, 1]).table()
+    assert "<td>&lt;b&gt;&amp;</td>" in table._repr_html_()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"rows": "momentum"}, "rows must name settings"), ({"cols": "momentum"}, "cols must be"),
+     ({"rows": "lr", "cols": "lr"}, "different settings"), ({"fmt": "{:.3q}"}, "fmt must"),
+     ({"fmt": "{a}"}, "fmt must"), ({"confidence": 2}, "confidence must be")],
+)
+def test_table_refuses_bad_layouts(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        constant_runs().table("acc", **kwargs)
+
+
+def test_get_needs_exactly_the_table_settings():
+    table = constant_runs().table("acc", rows="lr")
+    with pytest.raises(ValueError, match="exactly the settings"):
+        table.get(lr=0.1, opt="sgd")
+    with pytest.raises(ValueError, match="no cell"):
+        table.get(lr=0.5)
+
+
+def test_public_classes_are_exported():
+    assert isinstance(constant_runs(), Results)
+    assert isinstance(constant_runs().table("acc"), Table)
+    assert isinstance(summarize([1.0, 2.0]), Summary)
