@@ -28,6 +28,8 @@ Case = dict[str, Any]
 
 def _describe(value: Any, width: int = 60) -> str:
     """A short one-line description of a value for a report line."""
+    if isinstance(value, np.generic):  # np.float64(1.0) reads better as 1.0
+        value = value.item()
     if isinstance(value, np.ndarray):
         text = np.array2string(value, precision=4, separator=", ", threshold=6)
         text = " ".join(text.split())
@@ -171,3 +173,343 @@ def check_optimal_step(learner_fn: Callable[..., tuple], seed: int = 0) -> bool:
     cases = [{"A": _random_spd(rng, n)} for n in (2, 2, 3, 4, 6)]
     return run_cases("optimal_step", learner_fn, _reference_optimal_step, cases)
 
+
+
+# --- lesson 02: momentum --------------------------------------------------
+
+
+def _reference_momentum_step(params, grads, velocity, lr, beta):
+    new_velocity = {name: beta * velocity[name] + (1 - beta) * grads[name] for name in params}
+    new_params = {name: params[name] - lr * new_velocity[name] for name in params}
+    return new_params, new_velocity
+
+
+def _flatten_momentum_step(result, names) -> tuple:
+    """``(new_params, new_velocity)`` as one tuple of arrays, parameters first."""
+    if result is None:
+        raise TypeError("got None (did you forget to return (new_params, new_velocity)?)")
+    if not isinstance(result, tuple | list) or len(result) != 2:
+        raise TypeError(
+            f"return the tuple (new_params, new_velocity), got {_describe(result)}"
+        )
+    for label, value in zip(("new_params", "new_velocity"), result, strict=True):
+        if not isinstance(value, dict) or set(value) != set(names):
+            keys = sorted(value) if isinstance(value, dict) else type(value).__name__
+            raise ValueError(f"{label} must be a dict with the keys {sorted(names)}, got {keys}")
+    new_params, new_velocity = result
+    return tuple(new_params[name] for name in names) + tuple(new_velocity[name] for name in names)
+
+
+def check_momentum_step(learner_fn: Callable[..., tuple], seed: int = 0) -> bool:
+    """Exercise: ``momentum_step(params, grads, velocity, lr, beta)``, one step on dicts.
+
+    Returns ``(new_params, new_velocity)``, two new dicts with the keys of
+    ``params``, for the exponential-moving-average form of ``Momentum``::
+
+        v ← beta·v + (1 − beta)·g
+        w ← w − lr·v
+
+    The inputs must not change. A mismatch is reported as ``item k``: the
+    new parameters come first, then the new velocities, each in the order of
+    ``params``' keys. Cases: dicts of one to three arrays of several shapes,
+    zero and non-zero velocities, beta from 0 to 0.99.
+    """
+    rng = np.random.default_rng(seed)
+    shapes = [(3,), (2, 3), (4, 1), (5,)]
+    cases = []
+    for k, beta in enumerate([0.9, 0.0, 0.5, 0.99, float(rng.uniform(0.1, 0.95))]):
+        names = ["W", "b", "gamma"][: 1 + k % 3]
+        params = {n: rng.normal(size=shapes[i]) for i, n in enumerate(names)}
+        cases.append({
+            "params": params,
+            "grads": {n: rng.normal(size=w.shape) for n, w in params.items()},
+            "velocity": {n: rng.normal(size=w.shape) if k else np.zeros(w.shape)
+                         for n, w in params.items()},  # case 1 starts from v = 0
+            "lr": float(rng.uniform(0.01, 1.0)),
+            "beta": beta,
+        })
+
+    def reference(params, grads, velocity, lr, beta):
+        return _flatten_momentum_step(
+            _reference_momentum_step(params, grads, velocity, lr, beta), list(params))
+
+    def learner(params, grads, velocity, lr, beta):
+        inputs = {"params": params, "grads": grads, "velocity": velocity}
+        before = copy.deepcopy(inputs)
+        result = learner_fn(params, grads, velocity, lr, beta)
+        for label, value in inputs.items():
+            for name, array in value.items():
+                if not np.array_equal(array, before[label][name]):
+                    raise ValueError(
+                        f"your function changed {label}[{name!r}] in place; "
+                        "build new arrays instead (e.g. w - lr * v)"
+                    )
+        return _flatten_momentum_step(result, list(params))
+
+    return run_cases("momentum_step", learner, reference, cases)
+
+
+def _reference_optimal_momentum(L, mu):  # noqa: N803 - the standard name of the curvature
+    root_kappa = np.sqrt(L / mu)
+    rate = (root_kappa - 1) / (root_kappa + 1)
+    return 1 / np.sqrt(L * mu), rate**2, rate
+
+
+def check_optimal_momentum(learner_fn: Callable[..., tuple], seed: int = 0) -> bool:
+    """Exercise: ``optimal_momentum(L, mu)``, the tuned momentum on a quadratic.
+
+    For curvatures between ``mu`` and ``L`` (``kappa = L / mu``), returns
+    ``(lr, beta, rate)`` for ``course_lib.optimizers.Momentum`` (the EMA
+    form)::
+
+        beta = ((sqrt(kappa) − 1) / (sqrt(kappa) + 1))²
+        lr   = 1 / sqrt(L·mu)              (heavy ball: 4 / (sqrt(L) + sqrt(mu))² = lr·(1 − beta))
+        rate = (sqrt(kappa) − 1) / (sqrt(kappa) + 1)
+
+    Cases: random ``L`` from 0.1 to 20 and ``kappa`` from 1 (a round bowl)
+    to 10⁴.
+    """
+    rng = np.random.default_rng(seed)
+    cases = []
+    for kappa in [100.0, 1.0, 10.0, float(np.exp(rng.uniform(0, 9.2))), 1e4]:
+        L = float(np.exp(rng.uniform(np.log(0.1), np.log(20))))  # noqa: N806
+        cases.append({"L": L, "mu": L / kappa})
+    return run_cases("optimal_momentum", learner_fn, _reference_optimal_momentum, cases)
+
+
+def _reference_ema_weights(beta, t):
+    return (1 - beta) * beta ** np.arange(t)
+
+
+def check_ema_weights(learner_fn: Callable[..., np.ndarray], seed: int = 0) -> bool:
+    """Exercise: ``ema_weights(beta, t)``, the unrolled velocity.
+
+    ``v_t = sum_k w_k·g_(t−k)`` after ``t`` steps of ``v ← beta·v + (1 − beta)·g``
+    from ``v_0 = 0``; return the array ``(w_0, ..., w_(t−1))``, so ``w_0`` is
+    the weight of the newest gradient. Cases: beta from 0 to 0.99, t from 1
+    to 60.
+    """
+    rng = np.random.default_rng(seed)
+    cases = [{"beta": beta, "t": t} for beta, t in
+             [(0.9, 10), (0.5, 1), (0.0, 4), (0.99, 60), (float(rng.uniform(0.1, 0.95)), 25)]]
+    return run_cases("ema_weights", learner_fn, _reference_ema_weights, cases)
+
+
+# --- lesson 01: feature scaling ---------------------------------------------
+
+
+def _scaling_cases(rng: np.random.Generator) -> list[Case]:
+    """Training and test matrices with columns on very different scales.
+
+    Some cases hold constant training columns (exactly representable values,
+    so their variance and range are exactly 0) and one has a single training
+    row, where every column is constant.
+    """
+    cases = []
+    for k in range(6):
+        n_train, n_features = int(rng.integers(5, 40)), int(rng.integers(1, 6))
+        scales = 10.0 ** rng.uniform(-2, 3, size=n_features)
+        offsets = rng.uniform(-1, 1, size=n_features) * 10.0 ** rng.uniform(0, 3, size=n_features)
+        X_train = rng.normal(size=(n_train, n_features)) * scales + offsets
+        if k in (2, 4):
+            X_train[:, int(rng.integers(n_features))] = rng.choice([0.0, 2.0, -3.5, 1024.0])
+        if k == 5:
+            X_train = X_train[:1]
+        n_test = int(rng.integers(1, 8))
+        X_test = rng.normal(size=(n_test, n_features)) * scales + offsets
+        cases.append({"X_train": X_train, "X_test": X_test})
+    return cases
+
+
+def _reference_zscore(X_train, X_test):
+    from course_lib.scaling import ZScoreScaler
+
+    scaler = ZScoreScaler().fit(X_train)
+    return scaler.mean_, scaler.scale_, scaler.transform(X_train), scaler.transform(X_test)
+
+
+def check_zscore(learner_fn: Callable[..., tuple], seed: int = 0) -> bool:
+    r"""Exercise: ``zscore(X_train, X_test)`` fits on the training rows only.
+
+    Returns ``(mean, scale, Z_train, Z_test)``: the per-column mean and
+    population standard deviation of ``X_train`` (``scale = 1`` for a
+    constant column), and both matrices transformed with them,
+    ``z = (x - mean) / scale``. Cases: random columns on scales from 0.01 to
+    1000, some constant training columns, one single-row training set.
+    """
+    cases = _scaling_cases(np.random.default_rng(seed))
+    return run_cases("zscore", learner_fn, _reference_zscore, cases)
+
+
+def _reference_mean_normalize(X_train, X_test):
+    from course_lib.scaling import MeanNormalizer
+
+    scaler = MeanNormalizer().fit(X_train)
+    return scaler.mean_, scaler.range_, scaler.transform(X_train), scaler.transform(X_test)
+
+
+def check_mean_normalize(learner_fn: Callable[..., tuple], seed: int = 0) -> bool:
+    r"""Exercise: ``mean_normalize(X_train, X_test)`` fits on the training rows only.
+
+    Returns ``(mean, range, Z_train, Z_test)``: the per-column mean and
+    ``max - min`` of ``X_train`` (``range = 1`` for a constant column), and
+    both matrices transformed with them, ``x' = (x - mean) / range``. Same
+    cases as ``check_zscore``.
+    """
+    cases = _scaling_cases(np.random.default_rng(seed))
+    return run_cases("mean_normalize", learner_fn, _reference_mean_normalize, cases)
+
+
+def _reference_condition_number(X):
+    from course_lib.problems import LeastSquares
+
+    return LeastSquares(X, np.zeros(len(X)), bias=True).kappa
+
+
+def check_condition_number(learner_fn: Callable[..., float], seed: int = 0) -> bool:
+    r"""Exercise: ``condition_number(X)`` of the least-squares Hessian with a bias.
+
+    Returns :math:`\kappa = \lambda_{\max} / \lambda_{\min}` of
+    :math:`H = \tilde X^\top \tilde X / n`, :math:`\tilde X = [X, \mathbf 1]`
+    (a column of ones appended for the bias). Cases: raw, centred and
+    standardized random matrices with 1 to 4 columns on different scales.
+    """
+    rng = np.random.default_rng(seed)
+    cases = []
+    for k in range(6):
+        n, d = int(rng.integers(20, 60)), int(rng.integers(1, 5))
+        X = rng.normal(size=(n, d)) * 10.0 ** rng.uniform(-1, 2, size=d) + rng.uniform(0, 20, d)
+        if k % 3 == 1:
+            X = X - X.mean(axis=0)
+        elif k % 3 == 2:
+            X = (X - X.mean(axis=0)) / X.std(axis=0)
+        cases.append({"X": X})
+    return run_cases("condition_number", learner_fn, _reference_condition_number, cases)
+
+
+# --- lesson 03: RMSProp -----------------------------------------------------
+
+_RMSPROP_NAMES = ("W", "b")
+
+
+def _reference_rmsprop_step(params, grads, s, lr, beta, eps):
+    from course_lib.optimizers import RMSProp
+
+    optimizer = RMSProp(lr, beta=beta, eps=eps)
+    # one step on zeros creates the optimizer's state; then load the learner's s into it
+    optimizer.step({k: np.zeros_like(v) for k, v in params.items()},
+                   {k: np.zeros_like(v) for k, v in params.items()})
+    for name in params:
+        optimizer.state[name]["s"][...] = s[name]
+    new_params = {name: w.copy() for name, w in params.items()}
+    optimizer.step(new_params, grads)
+    new_s = {name: optimizer.state[name]["s"] for name in params}
+    return tuple(new_params[k] for k in _RMSPROP_NAMES) + tuple(new_s[k] for k in _RMSPROP_NAMES)
+
+
+def _as_rmsprop_items(learner_fn: Callable[..., Any]) -> Callable[..., tuple]:
+    """Call the learner's ``rmsprop_step`` and flatten its two dicts into the compared items.
+
+    Raises (and so reports) a result of the wrong form, or inputs changed in place.
+    """
+
+    def adapted(params, grads, s, lr, beta, eps):
+        inputs = {"params": params, "grads": grads, "s": s}
+        before = copy.deepcopy(inputs)
+        result = learner_fn(params, grads, s, lr, beta, eps)
+        for arg, value in inputs.items():
+            for name in _RMSPROP_NAMES:
+                if not np.array_equal(value[name], before[arg][name]):
+                    raise ValueError(
+                        f"your function changed {arg}[{name!r}] in place; "
+                        "return new arrays and leave the inputs alone"
+                    )
+        if result is None:
+            return None
+        if not isinstance(result, tuple | list) or len(result) != 2:
+            raise TypeError(f"return the pair (new_params, new_s), got {_describe(result)}")
+        for label, value in zip(("new_params", "new_s"), result, strict=True):
+            if not isinstance(value, dict) or set(value) != set(_RMSPROP_NAMES):
+                raise TypeError(
+                    f"{label} must be a dict with the keys {list(_RMSPROP_NAMES)}, "
+                    f"got {_describe(value)}"
+                )
+        new_params, new_s = result
+        return (tuple(new_params[k] for k in _RMSPROP_NAMES)
+                + tuple(new_s[k] for k in _RMSPROP_NAMES))
+
+    return adapted
+
+
+def check_rmsprop_step(learner_fn: Callable[..., tuple], seed: int = 0) -> bool:
+    """Exercise: ``rmsprop_step(params, grads, s, lr, beta, eps)`` -> ``(new_params, new_s)``.
+
+    ``params``, ``grads`` and ``s`` are dicts with the keys ``"W"`` and ``"b"``; for each key::
+
+        s_new = beta * s + (1 - beta) * g**2
+        w_new = w - lr * g / (sqrt(s_new) + eps)
+
+    Nothing passed in may change. The items compared are, in order, ``new_params["W"]``,
+    ``new_params["b"]``, ``new_s["W"]`` and ``new_s["b"]``. Cases: random shapes, a first step
+    (``s = 0``), gradients of very different sizes, and an ``eps`` large enough to matter.
+    """
+    if not callable(learner_fn):
+        raise TypeError(f"pass your function itself, got {type(learner_fn).__name__}")
+    rng = np.random.default_rng(seed)
+    cases = []
+    settings = [  # (lr, beta, eps, gradient scale, first step?)
+        (0.01, 0.9, 1e-8, 1.0, True),
+        (0.001, 0.99, 1e-8, 1.0, False),
+        (0.1, 0.5, 1e-3, 1e-3, False),
+        (0.05, 0.9, 1e-2, 1e-2, True),
+        (0.003, 0.999, 1e-8, 1e3, False),
+    ]
+    for lr, beta, eps, scale, first in settings:
+        shapes = {"W": (int(rng.integers(1, 4)), int(rng.integers(1, 4))),
+                  "b": (int(rng.integers(1, 4)),)}
+        grads = {k: scale * rng.standard_normal(shape) for k, shape in shapes.items()}
+        s = {k: np.zeros(shape) if first else scale**2 * rng.uniform(0.1, 2.0, size=shape)
+             for k, shape in shapes.items()}
+        cases.append({
+            "params": {k: rng.standard_normal(shape) for k, shape in shapes.items()},
+            "grads": grads, "s": s, "lr": lr, "beta": beta, "eps": eps,
+        })
+    print("rmsprop_step: items compared: 0 = new_params['W'], 1 = new_params['b'], "
+          "2 = new_s['W'], 3 = new_s['b']")
+    return run_cases("rmsprop_step", _as_rmsprop_items(learner_fn), _reference_rmsprop_step,
+                     cases)
+
+
+def _reference_effective_learning_rates(grads, lr, beta, eps):
+    from course_lib.optimizers import RMSProp
+
+    optimizer = RMSProp(lr, beta=beta, eps=eps)
+    params = {"w": np.zeros(grads.shape[1])}
+    rows = []
+    for g in grads:
+        optimizer.step(params, {"w": np.array(g, dtype=np.float64)})
+        rows.append(lr / (np.sqrt(optimizer.state["w"]["s"]) + eps))
+    return np.array(rows)
+
+
+def check_effective_learning_rates(learner_fn: Callable[..., np.ndarray], seed: int = 0) -> bool:
+    """Exercise: ``effective_learning_rates(grads, lr, beta, eps)``.
+
+    ``grads`` has shape ``(T, n)``: the gradients of ``n`` coordinates over ``T`` steps. Return
+    the array of shape ``(T, n)`` whose row ``t`` is ``lr / (sqrt(s_t) + eps)``, the
+    per-coordinate learning rate RMSProp uses at step ``t``, after ``s`` has taken in
+    ``grads[t]`` (``s`` starts at 0). Cases: coordinates whose gradients differ by up to
+    ``10^6`` in size, a coordinate whose gradient is always 0, several betas and eps.
+    """
+    rng = np.random.default_rng(seed)
+    cases = []
+    for lr, beta, eps in [(0.01, 0.9, 1e-8), (0.001, 0.99, 1e-8), (0.1, 0.5, 1e-4),
+                          (0.05, 0.9, 1e-2), (0.01, 0.0, 1e-8)]:
+        steps, n = int(rng.integers(1, 12)), int(rng.integers(2, 5))
+        sizes = 10.0 ** rng.uniform(-3, 3, size=n)
+        grads = sizes * rng.standard_normal((steps, n))
+        if eps >= 1e-4:
+            grads[:, 0] = 0.0  # a coordinate that never gets a gradient: lr / eps
+        cases.append({"grads": grads, "lr": lr, "beta": beta, "eps": eps})
+    return run_cases("effective_learning_rates", learner_fn,
+                     _reference_effective_learning_rates, cases)
