@@ -513,3 +513,258 @@ def check_effective_learning_rates(learner_fn: Callable[..., np.ndarray], seed: 
         cases.append({"grads": grads, "lr": lr, "beta": beta, "eps": eps})
     return run_cases("effective_learning_rates", learner_fn,
                      _reference_effective_learning_rates, cases)
+
+
+# --- lesson 04: Adam --------------------------------------------------------
+
+_ADAM_NAMES = ("W", "b")
+
+
+def _reference_adam_step(params, grads, m, v, t, lr, beta1, beta2, eps):
+    from course_lib.optimizers import Adam
+
+    optimizer = Adam(lr, beta1=beta1, beta2=beta2, eps=eps)
+    # one step on zeros creates the optimizer's state (m = v = 0, nothing moves);
+    # then load the learner's moments and step counter into it
+    optimizer.step({k: np.zeros_like(w) for k, w in params.items()},
+                   {k: np.zeros_like(w) for k, w in params.items()})
+    for name in params:
+        state = optimizer.state[name]
+        state["t"] = t - 1  # the optimizer counts this step as t
+        state["m"][...] = m[name]
+        state["v"][...] = v[name]
+    new_params = {name: w.copy() for name, w in params.items()}
+    optimizer.step(new_params, grads)
+    return (tuple(new_params[k] for k in _ADAM_NAMES)
+            + tuple(optimizer.state[k]["m"] for k in _ADAM_NAMES)
+            + tuple(optimizer.state[k]["v"] for k in _ADAM_NAMES))
+
+
+def _as_adam_items(learner_fn: Callable[..., Any]) -> Callable[..., tuple]:
+    """Call the learner's ``adam_step`` and flatten its three dicts into the compared items.
+
+    Raises (and so reports) a result of the wrong form, or inputs changed in place.
+    """
+
+    def adapted(params, grads, m, v, t, lr, beta1, beta2, eps):
+        inputs = {"params": params, "grads": grads, "m": m, "v": v}
+        before = copy.deepcopy(inputs)
+        result = learner_fn(params, grads, m, v, t, lr, beta1, beta2, eps)
+        for arg, value in inputs.items():
+            for name in _ADAM_NAMES:
+                if not np.array_equal(value[name], before[arg][name]):
+                    raise ValueError(
+                        f"your function changed {arg}[{name!r}] in place; "
+                        "return new arrays and leave the inputs alone"
+                    )
+        if result is None:
+            return None
+        if not isinstance(result, tuple | list) or len(result) != 3:
+            raise TypeError(
+                f"return the triple (new_params, new_m, new_v), got {_describe(result)}"
+            )
+        for label, value in zip(("new_params", "new_m", "new_v"), result, strict=True):
+            if not isinstance(value, dict) or set(value) != set(_ADAM_NAMES):
+                raise TypeError(
+                    f"{label} must be a dict with the keys {list(_ADAM_NAMES)}, "
+                    f"got {_describe(value)}"
+                )
+        return tuple(d[k] for d in result for k in _ADAM_NAMES)
+
+    return adapted
+
+
+def check_adam_step(learner_fn: Callable[..., tuple], seed: int = 0) -> bool:
+    """Exercise: ``adam_step(params, grads, m, v, t, lr, beta1, beta2, eps)``, one Adam step.
+
+    ``params``, ``grads``, ``m`` and ``v`` are dicts with the keys ``"W"`` and ``"b"``; ``t`` is
+    the number of this step (1 for the first). For each key::
+
+        m_new = beta1 * m + (1 - beta1) * g
+        v_new = beta2 * v + (1 - beta2) * g**2
+        m_hat = m_new / (1 - beta1**t),   v_hat = v_new / (1 - beta2**t)
+        w_new = w - lr * m_hat / (sqrt(v_hat) + eps)
+
+    Return ``(new_params, new_m, new_v)``, three new dicts (``m`` and ``v`` *uncorrected*);
+    nothing passed in may change. The items compared are, in order, ``new_params["W"]``,
+    ``new_params["b"]``, ``new_m["W"]``, ``new_m["b"]``, ``new_v["W"]`` and ``new_v["b"]``.
+    Cases: the first step (``t = 1``, ``m = v = 0``), later steps (``t`` up to 1000),
+    gradients from 0.001 to 1000 in size, several betas, and an ``eps`` large enough to matter.
+    """
+    if not callable(learner_fn):
+        raise TypeError(f"pass your function itself, got {type(learner_fn).__name__}")
+    rng = np.random.default_rng(seed)
+    settings = [  # (t, lr, beta1, beta2, eps, gradient scale)
+        (1, 0.001, 0.9, 0.999, 1e-8, 1.0),
+        (2, 0.01, 0.9, 0.999, 1e-8, 1e3),
+        (10, 0.1, 0.5, 0.99, 1e-8, 1.0),
+        (1000, 0.003, 0.9, 0.999, 1e-8, 1e-3),
+        (5, 0.05, 0.0, 0.9, 1e-2, 1e-2),
+        (1, 0.02, 0.95, 0.9999, 1e-3, 1e-3),
+    ]
+    cases = []
+    for t, lr, beta1, beta2, eps, scale in settings:
+        shapes = {"W": (int(rng.integers(1, 4)), int(rng.integers(1, 4))),
+                  "b": (int(rng.integers(1, 4)),)}
+        first = t == 1
+        cases.append({
+            "params": {k: rng.standard_normal(s) for k, s in shapes.items()},
+            "grads": {k: scale * rng.standard_normal(s) for k, s in shapes.items()},
+            "m": {k: np.zeros(s) if first else scale * 0.3 * rng.standard_normal(s)
+                  for k, s in shapes.items()},
+            "v": {k: np.zeros(s) if first else scale**2 * rng.uniform(0.1, 2.0, size=s)
+                  for k, s in shapes.items()},
+            "t": t, "lr": lr, "beta1": beta1, "beta2": beta2, "eps": eps,
+        })
+    print("adam_step: items compared: 0, 1 = new_params['W'], ['b']; 2, 3 = new_m['W'], ['b']; "
+          "4, 5 = new_v['W'], ['b']")
+    return run_cases("adam_step", _as_adam_items(learner_fn), _reference_adam_step, cases)
+
+
+def _reference_bias_corrections(beta1, beta2, t):
+    t = np.asarray(t, dtype=np.float64)
+    c1 = 1 - beta1**t
+    c2 = 1 - beta2**t
+    return c1, c2, c1 / np.sqrt(c2)
+
+
+def check_bias_corrections(learner_fn: Callable[..., tuple], seed: int = 0) -> bool:
+    r"""Exercise: ``bias_corrections(beta1, beta2, t)`` for an array of step numbers ``t``.
+
+    Returns three arrays shaped like ``t``:
+
+    * ``c1 = 1 - beta1**t``: ``E[m_t] = c1 · E[g]`` (the first moment is too small by c1);
+    * ``c2 = 1 - beta2**t``: ``E[v_t] = c2 · E[g²]``;
+    * ``ratio = c1 / sqrt(c2)``: the step without bias correction divided by the step with
+      it (``eps = 0``), ``(m / sqrt(v)) / ((m / c1) / sqrt(v / c2))``.
+
+    Cases: ``t`` from 1 to 10⁵, Adam's default betas, fast.ai's ``beta2 = 0.99``, ``beta1 = 0``
+    (RMSProp with a corrected denominator) and other pairs.
+    """
+    rng = np.random.default_rng(seed)
+    cases = [
+        {"beta1": 0.9, "beta2": 0.999, "t": np.arange(1, 21)},
+        {"beta1": 0.9, "beta2": 0.99, "t": np.array([1, 2, 5, 10, 100])},
+        {"beta1": 0.99, "beta2": 0.999, "t": np.arange(1, 31)},
+        {"beta1": 0.0, "beta2": 0.999, "t": np.array([1, 10, 1000, 100_000])},
+        {"beta1": float(rng.uniform(0.5, 0.95)), "beta2": float(rng.uniform(0.95, 0.9999)),
+         "t": rng.integers(1, 5000, size=8)},
+    ]
+    return run_cases("bias_corrections", learner_fn, _reference_bias_corrections, cases)
+
+
+# --- lesson 06: learning-rate decay -----------------------------------------------------------
+
+
+def _rates_over(learner_fn: Callable[..., float], name: str, times: range,
+                call: Callable[[Callable, int], Any]) -> np.ndarray:
+    """``[call(learner_fn, t) for t in times]`` as a float array; a non-number is reported."""
+    rates = []
+    for t in times:
+        value = call(learner_fn, t)
+        if value is None:
+            raise TypeError(f"returned None at {name}={t} (did you forget to return the rate?)")
+        try:
+            rates.append(float(value))
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"must return one number, got {_describe(value)} at {name}={t}"
+            ) from None
+    return np.array(rates)
+
+
+def _reference_inverse_time_staircase(lr0, epoch, decay_rate, interval):
+    from course_lib.schedules import inverse_time_decay
+
+    return inverse_time_decay(lr0, decay_rate, decay_steps=interval, staircase=True)(epoch)
+
+
+def check_inverse_time_staircase(learner_fn: Callable[..., float], seed: int = 0) -> bool:
+    """Exercise: ``inverse_time_staircase(lr0, epoch, decay_rate, interval)``, one rate.
+
+    The Deep Learning Specialization's fixed-interval decay (its ``schedule_lr_decay``)::
+
+        lr = lr0 / (1 + decay_rate · ⌊epoch / interval⌋)
+
+    Each case calls the function for ``epoch = 0 … epochs−1`` and compares the whole
+    sequence, so a mismatch ``at index (k,)`` is at ``epoch = k``. Cases: intervals from 1 to
+    7 epochs, decay rates from 0 to 2.
+    """
+    rng = np.random.default_rng(seed)
+    cases = []
+    for interval, decay_rate in [(1, 1.0), (3, 0.5), (5, 0.3), (int(rng.integers(2, 8)), 0.0),
+                                 (int(rng.integers(2, 8)), float(rng.uniform(0.1, 2.0)))]:
+        cases.append({"lr0": float(rng.uniform(0.01, 1.0)), "decay_rate": decay_rate,
+                      "interval": interval, "epochs": 3 * interval + 2})
+
+    def reference(lr0, decay_rate, interval, epochs):
+        return np.array([_reference_inverse_time_staircase(lr0, e, decay_rate, interval)
+                         for e in range(epochs)])
+
+    def learner(lr0, decay_rate, interval, epochs):
+        return _rates_over(learner_fn, "epoch", range(epochs),
+                           lambda fn, e: fn(lr0, e, decay_rate, interval))
+
+    return run_cases("inverse_time_staircase", learner, reference, cases, rtol=1e-9)
+
+
+def _reference_warmup_cosine(t, lr0, warmup_steps, total_steps):
+    from course_lib.schedules import cosine_decay, warmup
+
+    return warmup(cosine_decay(lr0, total_steps - warmup_steps), warmup_steps)(t)
+
+
+def check_warmup_cosine(learner_fn: Callable[..., float], seed: int = 0) -> bool:
+    """Exercise: ``warmup_cosine(t, lr0, warmup_steps, total_steps)``, the rate of step ``t``.
+
+    A linear warm-up over ``w = warmup_steps`` steps, then a cosine decay over the remaining
+    ``T − w`` steps (``T = total_steps``), as ``warmup(cosine_decay(lr0, T − w), w)``::
+
+        lr(t) = lr0 · (t + 1) / (w + 1)                           for t < w
+        lr(t) = lr0 · (1 + cos(π · (t − w) / (T − w))) / 2        for w <= t < T
+
+    Each case calls the function for ``t = 0 … T−1`` and compares the whole sequence, so a
+    mismatch ``at index (k,)`` is at ``t = k``. Cases: no warm-up, short and long warm-ups.
+    """
+    rng = np.random.default_rng(seed)
+    cases = []
+    for warmup_steps, total_steps in [(0, 20), (5, 30), (1, 8), (int(rng.integers(5, 20)), 60),
+                                      (int(rng.integers(1, 10)), int(rng.integers(20, 50)))]:
+        cases.append({"lr0": float(rng.uniform(0.01, 1.0)), "warmup_steps": warmup_steps,
+                      "total_steps": total_steps})
+
+    def reference(lr0, warmup_steps, total_steps):
+        return np.array([_reference_warmup_cosine(t, lr0, warmup_steps, total_steps)
+                         for t in range(total_steps)])
+
+    def learner(lr0, warmup_steps, total_steps):
+        return _rates_over(learner_fn, "t", range(total_steps),
+                           lambda fn, t: fn(t, lr0, warmup_steps, total_steps))
+
+    return run_cases("warmup_cosine", learner, reference, cases, rtol=1e-9, atol=1e-12)
+
+
+def _reference_noise_floor(lr, L, sigma):  # noqa: N803 - the standard name of the curvature
+    from course_lib.problems import NoisyQuadratic
+
+    return NoisyQuadratic(L=L, sigma=sigma).noise_floor(lr)
+
+
+def check_noise_floor(learner_fn: Callable[..., float], seed: int = 0) -> bool:
+    """Exercise: ``noise_floor(lr, L, sigma)``, the stationary expected loss of SGD.
+
+    For ``f(x) = L·x²/2`` with noisy gradients ``L·x + σ·ξ`` (``E ξ = 0``, ``E ξ² = 1``) and a
+    constant rate ``lr`` with ``0 < lr·L < 2``, return ``lim E[f(x_t)]``, the noise floor
+    (``problems.NoisyQuadratic.noise_floor``). Cases: ``lr·L`` from 0.01 to 1.9 (where the
+    small-rate approximation ``lr·σ²/4`` is far off), curvatures and noise levels from 0.1 to 10.
+    """
+    rng = np.random.default_rng(seed)
+    cases = []
+    for lr_times_L in [0.01, 0.5, 1.0, 1.9, float(rng.uniform(0.05, 1.95))]:
+        L = float(10 ** rng.uniform(-1, 1))  # noqa: N806
+        cases.append({"lr": lr_times_L / L, "L": L, "sigma": float(10 ** rng.uniform(-1, 1))})
+
+    def learner(lr, L, sigma):  # noqa: N803 - called by position: any argument names work
+        return learner_fn(lr, L, sigma)
+
+    return run_cases("noise_floor", learner, _reference_noise_floor, cases, rtol=1e-9)

@@ -55,6 +55,7 @@ class Optimizer:
         self.lr = lr
         self.state: dict[str, dict[str, np.ndarray | int]] = {}
         self._scratch: dict[str, np.ndarray] = {}
+        self._checked: list[tuple] = []  # the arrays that passed the last full check
 
     @property
     def lr(self) -> float:
@@ -67,7 +68,15 @@ class Optimizer:
 
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
         """Update every array in ``params`` in place, using the gradient of the same name."""
-        _check_params_and_grads(params, grads)
+        # A training loop passes the same arrays at every step: once they have passed the full
+        # check (names, types, shapes, dtypes, memory), only their values are new, so later
+        # steps re-check just those (and the few attributes an array can change in place).
+        if self._same_arrays_as_checked(params, grads):
+            for name, g in grads.items():
+                _check_finite(name, g)
+        else:
+            _check_params_and_grads(params, grads)
+            self._checked = [(name, w, grads[name], w.shape, w.dtype) for name, w in params.items()]
         for name, w in params.items():
             if name in self.state:
                 _check_state_matches(name, self.state[name], w)
@@ -81,6 +90,24 @@ class Optimizer:
         """Forget all state (velocities, moments, step counters); keep the hyperparameters."""
         self.state.clear()
         self._scratch.clear()
+        self._checked = []
+
+    def _same_arrays_as_checked(self, params: object, grads: object) -> bool:
+        """True if ``params`` and ``grads`` hold the very arrays of the last full check."""
+        checked = self._checked
+        return (
+            isinstance(params, dict)
+            and isinstance(grads, dict)
+            and len(params) == len(grads) == len(checked) > 0
+            and all(
+                params.get(name) is w
+                and grads.get(name) is g
+                and w.shape == g.shape == shape
+                and w.dtype == g.dtype == dtype
+                and w.flags.writeable
+                for name, w, g, shape, dtype in checked
+            )
+        )
 
     def __repr__(self) -> str:
         args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._repr_args)
@@ -265,18 +292,19 @@ class Adam(Optimizer):
         tmp *= 1 - beta2
         v *= beta2
         v += tmp
-        # w ← w − lr·m̂ / (√v̂ + eps), with the corrections folded into two numbers:
-        #   m̂ / (√v̂ + eps) = m / (1−β₁ᵗ) / (√v / √(1−β₂ᵗ) + eps)
+        # w ← w − lr·m̂ / (√v̂ + eps), with the corrections folded into two numbers (as at the
+        # end of section 2 of Kingma & Ba's paper), which saves one pass over the arrays:
+        #   lr·m̂ / (√v̂ + eps) = α·m / (√v + ε̂),  α = lr·√(1−β₂ᵗ) / (1−β₁ᵗ),  ε̂ = eps·√(1−β₂ᵗ)
         if self.bias_correction:
-            step_size = lr / (1 - beta1**t)
             root_correction2 = math.sqrt(1 - beta2**t)
+            alpha = lr * root_correction2 / (1 - beta1**t)
+            eps_hat = self.eps * root_correction2
         else:
-            step_size, root_correction2 = lr, 1.0
+            alpha, eps_hat = lr, self.eps
         np.sqrt(v, out=tmp)
-        tmp /= root_correction2
-        tmp += self.eps
+        tmp += eps_hat
         np.divide(m, tmp, out=tmp)
-        tmp *= step_size
+        tmp *= alpha
         w -= tmp
 
 
@@ -358,11 +386,18 @@ def _check_params_and_grads(params: object, grads: object) -> None:
             raise ValueError(
                 f"grads[{name!r}] shares memory with params[{name!r}]; pass a copy of the gradient"
             )
-        if not np.isfinite(g).all():
-            raise ValueError(
-                f"grads[{name!r}] contains NaN or infinity; the parameters were not updated "
-                "(a learning rate that is too large often makes the loss overflow)"
-            )
+        _check_finite(name, g)
+
+
+def _check_finite(name: str, g: np.ndarray) -> None:
+    """Raise if the gradient holds a NaN or an infinity."""
+    # One pass, no temporary array: a sum of squares is finite only if every entry is (a NaN or
+    # an infinity makes it NaN or infinite). Only if it is not, or it overflowed, look closer.
+    if not (math.isfinite(np.vdot(g, g)) or np.isfinite(g).all()):
+        raise ValueError(
+            f"grads[{name!r}] contains NaN or infinity; the parameters were not updated "
+            "(a learning rate that is too large often makes the loss overflow)"
+        )
 
 
 def _check_state_matches(name: str, state: dict, w: np.ndarray) -> None:
