@@ -768,3 +768,490 @@ def check_noise_floor(learner_fn: Callable[..., float], seed: int = 0) -> bool:
         return learner_fn(lr, L, sigma)
 
     return run_cases("noise_floor", learner, _reference_noise_floor, cases, rtol=1e-9)
+
+
+# --- lesson 05: mini-batches ------------------------------------------------
+
+
+def _epoch_order(batches: Any, n_samples: int, batch_size: int) -> np.ndarray:
+    """The learner's batches of one epoch joined in order, after checking their form.
+
+    Raises (and so reports) a wrong number or size of batches, non-integer or out-of-range
+    indices, and samples visited twice or never.
+    """
+    if batches is None:
+        raise TypeError("got None (did you forget to return the list of batches?)")
+    batches = [np.asarray(batch) for batch in batches]
+    expected = -(-n_samples // batch_size)  # ceil(n_samples / batch_size)
+    left = n_samples - (expected - 1) * batch_size
+    if len(batches) != expected:
+        raise ValueError(
+            f"expected ceil({n_samples}/{batch_size}) = {expected} batches, the last one with "
+            f"what is left over ({left} of {batch_size}; it is not dropped), got {len(batches)}"
+        )
+    for k, batch in enumerate(batches):
+        if batch.ndim != 1 or not np.issubdtype(batch.dtype, np.integer):
+            raise TypeError(f"batch {k} must be a 1-D array of integer sample indices, got "
+                            f"{batch.dtype} of shape {batch.shape}")
+        size = batch_size if k < expected - 1 else left
+        if batch.size != size:
+            raise ValueError(f"batch {k} must hold {size} samples, got {batch.size}")
+    order = np.concatenate(batches)
+    outside = order[(order < 0) | (order >= n_samples)]
+    if outside.size:
+        raise ValueError(f"index {outside[0]} is not a sample: indices run from 0 to "
+                         f"{n_samples - 1}")
+    counts = np.bincount(order, minlength=n_samples)
+    twice, never = np.flatnonzero(counts > 1), np.flatnonzero(counts == 0)
+    if twice.size or never.size:
+        raise ValueError(
+            f"every sample must be visited exactly once per epoch; samples {twice[:4].tolist()} "
+            f"come more than once and {never[:4].tolist()} never (drawn with replacement?)"
+        )
+    return order
+
+
+def check_epoch_batches(learner_fn: Callable[..., Any], seed: int = 0) -> bool:
+    """Exercise: ``epoch_batches(n_samples, batch_size, rng)``, the index batches of one epoch.
+
+    Returns a list of 1-D integer arrays: a random permutation of ``0 .. n_samples − 1``
+    drawn from the generator ``rng``, cut into ``ceil(n_samples / batch_size)`` consecutive
+    pieces of ``batch_size`` indices (the last one holds what is left). So every sample is
+    visited exactly once per epoch, as ``course_lib.data.minibatches`` does.
+
+    Each case calls the function with ``rng = np.random.default_rng(rng_seed)`` and checks
+    the number and sizes of the batches, that every sample comes exactly once, that the order
+    is shuffled (``n_samples >= 8``), that the same seed gives the same batches (all the
+    randomness comes from ``rng``) and that two calls with one generator give two different
+    epochs. The compared items are the batch sizes (0) and the sorted indices (1).
+    """
+    if not callable(learner_fn):
+        raise TypeError(f"pass your function itself, got {type(learner_fn).__name__}")
+    rng = np.random.default_rng(seed)
+    cases = [{"n_samples": n, "batch_size": b, "rng_seed": int(rng.integers(1000))}
+             for n, b in [(10, 3), (12, 4), (7, 7), (5, 8), (40, 1),
+                          (int(rng.integers(20, 200)), int(rng.integers(2, 20)))]]
+
+    def reference(n_samples, batch_size, rng_seed):
+        order = np.random.default_rng(rng_seed).permutation(n_samples)
+        batches = [order[k:k + batch_size] for k in range(0, n_samples, batch_size)]
+        return np.array([b.size for b in batches]), np.arange(n_samples)
+
+    def learner(n_samples, batch_size, rng_seed):
+        def call(generator):
+            return learner_fn(n_samples, batch_size, generator)
+
+        batches = call(np.random.default_rng(rng_seed))
+        batches = None if batches is None else list(batches)  # a generator is fine too
+        first = _epoch_order(batches, n_samples, batch_size)
+        sizes = np.array([np.asarray(b).size for b in batches])
+        again = _epoch_order(call(np.random.default_rng(rng_seed)), n_samples, batch_size)
+        if not np.array_equal(first, again):
+            raise ValueError(
+                f"two calls with rng = np.random.default_rng({rng_seed}) gave different "
+                "batches: draw every random number from rng (not from np.random)"
+            )
+        if n_samples >= 8:
+            if np.array_equal(first, np.arange(n_samples)):
+                raise ValueError("the samples come in their stored order 0, 1, 2, ...: "
+                                 "shuffle them with rng (rng.permutation)")
+            generator = np.random.default_rng(rng_seed)
+            one = _epoch_order(call(generator), n_samples, batch_size)
+            two = _epoch_order(call(generator), n_samples, batch_size)
+            if np.array_equal(one, two):
+                raise ValueError(
+                    "two epochs drawn from one generator came out in the same order: use "
+                    "rng itself, do not make a new generator inside the function"
+                )
+        return sizes, np.sort(first)
+
+    return run_cases("epoch_batches", learner, reference, cases, rtol=0, atol=0)
+
+
+def _reference_batch_gradient_variance(per_example_grads, batch_size):
+    G = np.asarray(per_example_grads, dtype=np.float64)  # noqa: N806 - a matrix
+    n = G.shape[0]
+    # sigma² = (1/N) Σ_i ‖g_i − ḡ‖²
+    sigma2 = np.mean(np.sum((G - G.mean(axis=0)) ** 2, axis=1))
+    # E‖g_B − ḡ‖² = sigma²/B · (N − B)/(N − 1)
+    return sigma2 / batch_size * (n - batch_size) / (n - 1)
+
+
+def check_batch_gradient_variance(learner_fn: Callable[..., float], seed: int = 0) -> bool:
+    r"""Exercise: ``batch_gradient_variance(per_example_grads, batch_size)``.
+
+    ``per_example_grads`` has shape ``(N, P)``: row ``i`` is the gradient ``g_i`` of example
+    ``i``'s loss (``N >= 2``). For a batch of ``B`` distinct examples drawn at random (without
+    replacement, as in an epoch), return the expected squared distance of the batch-mean
+    gradient from the full-batch gradient ``ḡ``::
+
+        E‖g_B − ḡ‖² = (sigma² / B) · (N − B) / (N − 1),   sigma² = (1/N) Σ_i ‖g_i − ḡ‖²
+
+    (zero at ``B = N``). Cases: random gradient matrices from 2 to 60 examples, ``B`` from 1
+    to ``N``, gradients with a large common mean (it must be subtracted).
+    """
+    rng = np.random.default_rng(seed)
+    cases = []
+    for n, p, batch_size, offset in [(10, 3, 1, 0.0), (10, 3, 10, 0.0), (20, 5, 7, 5.0),
+                                     (2, 1, 1, 1.0), (60, 4, 30, 0.0), (33, 2, 32, 100.0)]:
+        scales = 10.0 ** rng.uniform(-1, 1, size=p)
+        cases.append({"per_example_grads": offset + scales * rng.standard_normal((n, p)),
+                      "batch_size": batch_size})
+    if not callable(learner_fn):
+        raise TypeError(f"pass your function itself, got {type(learner_fn).__name__}")
+
+    def learner(per_example_grads, batch_size):  # by position: any argument names work
+        return learner_fn(per_example_grads, batch_size)
+
+    return run_cases("batch_gradient_variance", learner, _reference_batch_gradient_variance,
+                     cases, rtol=1e-9, atol=1e-12)
+
+
+# --- lesson 09: putting it together -----------------------------------------------------------
+
+
+def _reference_epochs_to_target(curve, target):
+    import math
+
+    hits = np.flatnonzero(np.asarray(curve, dtype=np.float64) >= target)
+    return float(hits[0]) if hits.size else math.inf
+
+
+def check_epochs_to_target(learner_fn: Callable[..., float], seed: int = 0) -> bool:
+    """Exercise: ``epochs_to_target(curve, target)``, the first epoch that reached the target.
+
+    ``curve[k]`` is the validation accuracy after ``k`` epochs (``curve[0]``: before
+    training). Return the first ``k`` with ``curve[k] >= target``, or ``math.inf`` when no
+    epoch reached it; a NaN (a run that diverged) never counts as reaching it. This is
+    ``History.epochs_to("val_accuracy", target)``. Cases: noisy rising curves of 5 to 20
+    epochs, a target reached at epoch 0, one reached exactly, one never reached, one after a
+    dip, a NaN tail.
+    """
+    rng = np.random.default_rng(seed)
+
+    def rising(n):
+        # 1 - e^(-k/τ) towards a random plateau, plus noise: a typical accuracy curve
+        k = np.arange(n)
+        plateau = rng.uniform(0.8, 0.99)
+        curve = plateau * (1 - np.exp(-k / rng.uniform(1, 4))) + rng.normal(0, 0.02, n)
+        return np.clip(curve + 0.1, 0, 1)
+
+    cases = [{"curve": rising(int(rng.integers(5, 21))), "target": float(t)}
+             for t in (0.9, 0.95)]
+    never = rising(8)
+    cases.append({"curve": never, "target": float(never.max() + 0.01)})  # not reached: inf
+    exact = np.sort(rising(10))
+    cases.append({"curve": exact, "target": float(exact[6])})  # reached exactly: >=, not >
+    cases.append({"curve": np.array([0.2, 0.6, 0.5, 0.4, 0.7, 0.9]), "target": 0.65})
+    cases.append({"curve": np.array([0.97, 0.1, 0.2]), "target": 0.95})  # epoch 0 counts
+    cases.append({"curve": np.array([0.1, 0.5, 0.8, np.nan, np.nan]), "target": 0.9})
+    with np.errstate(invalid="ignore"):  # comparing inf with a wrong answer computes inf − inf
+        return run_cases("epochs_to_target", learner_fn, _reference_epochs_to_target, cases)
+
+
+def _reference_t_interval(values, confidence):
+    from course_lib.experiments import summarize
+
+    s = summarize(values, confidence)
+    return s.mean, s.low, s.high
+
+
+def check_t_interval(learner_fn: Callable[..., tuple], seed: int = 0) -> bool:
+    """Exercise: ``t_interval(values, confidence)``, the mean and its Student-t interval.
+
+    Leave out the values that are not finite (a run that diverged, a target never reached),
+    then, for the ``n`` that remain, return ``(mean, low, high)`` with::
+
+        s = sqrt( Σ (x_i − mean)² / (n − 1) ),   low, high = mean ∓ t_{(1+c)/2, n−1} · s / √n
+
+    (``c = confidence``; ``course_lib.experiments.t_quantile(p, df)`` gives ``t``). This is
+    ``experiments.summarize``. Cases: 2 to 10 values, confidences 0.9, 0.95 and 0.99, one
+    case with an ``inf`` and a ``nan`` among the values.
+    """
+    rng = np.random.default_rng(seed)
+    cases = []
+    for n, confidence in [(5, 0.95), (2, 0.95), (10, 0.9), (3, 0.99), (7, 0.95)]:
+        cases.append({"values": rng.normal(rng.uniform(0.5, 5), rng.uniform(0.05, 1), n),
+                      "confidence": confidence})
+    with_failures = rng.normal(3.0, 0.5, 6)
+    with_failures[[1, 4]] = [np.inf, np.nan]
+    cases.append({"values": with_failures, "confidence": 0.95})
+    return run_cases("t_interval", learner_fn, _reference_t_interval, cases, rtol=1e-6)
+
+
+# --- lesson 07: batch normalization -----------------------------------------------------------
+
+
+def _batch_norm_cases(rng: np.random.Generator) -> list[Case]:
+    """Batches ``x`` of shape ``(N, D)`` with ``gamma``, ``beta`` and ``eps``.
+
+    Columns on different scales and offsets, the smallest batch (``N = 2``), a single column,
+    a constant column (its variance is 0: only ``eps`` keeps the division finite) and a
+    large ``eps``.
+    """
+    cases = []
+    for k, (n, d, eps) in enumerate([(8, 3, 1e-5), (2, 4, 1e-5), (5, 1, 1e-5), (16, 5, 1e-3),
+                                     (33, 2, 1e-5), (12, 3, 0.1)]):
+        scales = 10.0 ** rng.uniform(-1, 1, size=d)
+        x = rng.normal(size=(n, d)) * scales + rng.uniform(-3, 3, size=d)
+        if k == 3:
+            x[:, 1] = 2.5  # a constant column
+        cases.append({"x": x, "gamma": rng.uniform(0.5, 2.0, size=d),
+                      "beta": rng.uniform(-1, 1, size=d), "eps": eps})
+    return cases
+
+
+def _batch_norm_layer(gamma: np.ndarray, beta: np.ndarray, eps: float, momentum: float = 0.1):
+    from course_lib.layers import BatchNorm
+
+    layer = BatchNorm(gamma.size, momentum=momentum, eps=eps)
+    layer.params["gamma"][...] = gamma
+    layer.params["beta"][...] = beta
+    return layer
+
+
+def _reference_batchnorm_forward(x, gamma, beta, eps):
+    return _batch_norm_layer(gamma, beta, eps).forward(x, training=True)
+
+
+def _print_hint(learner_fn: Callable[..., Any], case: Case, variants: dict[str, Any],
+                extract: Callable[[Any], Any]) -> None:
+    """After a failure: if the learner's output on ``case`` equals a known wrong variant, say so."""
+    try:
+        got = extract(learner_fn(**copy.deepcopy(case)))
+    except Exception:  # the failure was reported already
+        return
+    for hint, expected in variants.items():
+        if _same(expected, got, 1e-6, 1e-9) is None:
+            print(f"hint: {hint}")
+            return
+
+
+def check_batchnorm_forward(learner_fn: Callable[..., tuple], seed: int = 0) -> bool:
+    """Exercise: ``batchnorm_forward(x, gamma, beta, eps)`` in training mode -> ``(out, cache)``.
+
+    For a batch ``x`` of shape ``(N, D)``, per column::
+
+        mu   = mean_n x                       var = mean_n (x - mu)**2   (biased: divide by N)
+        xhat = (x - mu) / sqrt(var + eps)     out = gamma * xhat + beta
+
+    Return the pair ``(out, cache)``; ``cache`` is whatever your backward pass will need (it
+    is not compared). ``x`` must not change. Cases: batches of 2 to 33 rows, columns on
+    different scales, a constant column, a large ``eps``.
+    """
+    if not callable(learner_fn):
+        raise TypeError(f"pass your function itself, got {type(learner_fn).__name__}")
+
+    def output(result):
+        if result is None:
+            return None
+        if not isinstance(result, tuple | list) or len(result) != 2:
+            raise TypeError(f"return the pair (out, cache), got {_describe(result)}")
+        return result[0]
+
+    def learner(x, gamma, beta, eps):
+        return output(learner_fn(x, gamma, beta, eps))
+
+    cases = _batch_norm_cases(np.random.default_rng(seed))
+    ok = run_cases("batchnorm_forward", learner, _reference_batchnorm_forward, cases)
+    if not ok:
+        case = cases[0]
+        x, gamma, beta, eps = case["x"], case["gamma"], case["beta"], case["eps"]
+        centred = x - x.mean(axis=0)
+        _print_hint(learner, case, {
+            "you normalised with the unbiased variance (divide by N - 1); batch norm divides "
+            "by N": gamma * centred / np.sqrt(x.var(axis=0, ddof=1) + eps) + beta,
+            "eps goes inside the square root: sqrt(var + eps)":
+                gamma * centred / (np.sqrt(x.var(axis=0)) + eps) + beta,
+            "the statistics are per column (axis=0), over the rows of the batch":
+                gamma * (x - x.mean(axis=1, keepdims=True))
+                / np.sqrt(x.var(axis=1, keepdims=True) + eps) + beta,
+        }, lambda out: out)
+    return ok
+
+
+def _reference_batchnorm_backward(dy, x, gamma, eps):
+    layer = _batch_norm_layer(gamma, np.zeros_like(gamma), eps)
+    layer.forward(x, training=True)
+    dx = layer.backward(dy)
+    return dx, layer.grads["gamma"].copy(), layer.grads["beta"].copy()
+
+
+def check_batchnorm_backward(learner_fn: Callable[..., tuple], seed: int = 0) -> bool:
+    """Exercise: ``batchnorm_backward(dy, x, gamma, eps)`` -> ``(dx, dgamma, dbeta)``.
+
+    The gradients of training-mode batch norm (``beta`` does not enter them) for the upstream
+    gradient ``dy = dL/dout``, with ``xhat`` and ``var`` recomputed from ``x``::
+
+        dbeta  = sum_n dy                   dgamma = sum_n dy * xhat
+        dx     = gamma / (N * sqrt(var + eps)) * (N * dy - sum_n dy - xhat * sum_n (dy * xhat))
+
+    Nothing passed in may change. Items compared: 0 = ``dx``, 1 = ``dgamma``, 2 = ``dbeta``.
+    Cases: those of ``check_batchnorm_forward`` with a random ``dy``.
+    """
+    if not callable(learner_fn):
+        raise TypeError(f"pass your function itself, got {type(learner_fn).__name__}")
+    rng = np.random.default_rng(seed)
+    cases = []
+    for case in _batch_norm_cases(rng):
+        cases.append({"dy": rng.normal(size=case["x"].shape), "x": case["x"],
+                      "gamma": case["gamma"], "eps": case["eps"]})
+
+    def learner(dy, x, gamma, eps):
+        result = learner_fn(dy, x, gamma, eps)
+        if result is None:
+            return None
+        if not isinstance(result, tuple | list) or len(result) != 3:
+            raise TypeError(f"return the triple (dx, dgamma, dbeta), got {_describe(result)}")
+        return tuple(result)
+
+    print("batchnorm_backward: items compared: 0 = dx, 1 = dgamma, 2 = dbeta")
+    ok = run_cases("batchnorm_backward", learner, _reference_batchnorm_backward, cases)
+    if not ok:
+        case = cases[0]
+        dy, x, gamma, eps = case["dy"], case["x"], case["gamma"], case["eps"]
+        xhat = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps)
+        _, dgamma, dbeta = _reference_batchnorm_backward(dy, x, gamma, eps)
+        _print_hint(learner, case, {
+            "dx = gamma * dy / sqrt(var + eps) treats mu and var as constants; they depend on "
+            "every row of x, which adds the two sums":
+                (gamma * dy / np.sqrt(x.var(axis=0) + eps), dgamma, dbeta),
+            "dx is missing the term - xhat * sum_n(dy * xhat), which comes from var":
+                (gamma * (dy - dy.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps), dgamma, dbeta),
+            "dx is missing the term - sum_n dy, which comes from mu":
+                (gamma * (dy - xhat * (dy * xhat).mean(axis=0)) / np.sqrt(x.var(axis=0) + eps),
+                 dgamma, dbeta),
+        }, lambda result: result)
+    return ok
+
+
+def _reference_running_stats(running_mean, running_var, x, momentum):
+    layer = _batch_norm_layer(np.ones(x.shape[1]), np.zeros(x.shape[1]), 1e-5, momentum)
+    layer.running_mean[...] = running_mean
+    layer.running_var[...] = running_var
+    layer.forward(x, training=True)
+    return layer.running_mean.copy(), layer.running_var.copy()
+
+
+def check_running_stats(learner_fn: Callable[..., tuple], seed: int = 0) -> bool:
+    """Exercise: ``update_running_stats(running_mean, running_var, x, momentum)``, PyTorch's way.
+
+    One training batch ``x`` of shape ``(N, D)`` updates the running statistics with
+    ``momentum`` the weight of the *new* batch (``torch.nn.BatchNorm1d``, ``course_lib``)::
+
+        new_mean = (1 - momentum) * running_mean + momentum * mean_n x
+        new_var  = (1 - momentum) * running_var  + momentum * var_unbiased(x)
+
+    where ``var_unbiased`` divides by ``N - 1``. Return ``(new_mean, new_var)`` as new arrays;
+    the inputs must not change. Items compared: 0 = ``new_mean``, 1 = ``new_var``. Cases:
+    momentum 0.1 (the default), 0.01, 0.5, 1 (keep only the batch) and 0 (keep only the
+    running values), batches of 2 to 40 rows.
+    """
+    if not callable(learner_fn):
+        raise TypeError(f"pass your function itself, got {type(learner_fn).__name__}")
+    rng = np.random.default_rng(seed)
+    cases = []
+    for momentum, n in [(0.1, 16), (0.01, 8), (0.5, 2), (1.0, 5), (0.0, 10),
+                        (float(rng.uniform(0.05, 0.3)), 40)]:
+        d = int(rng.integers(1, 5))
+        cases.append({
+            "running_mean": rng.normal(size=d),
+            "running_var": rng.uniform(0.5, 2.0, size=d),
+            "x": rng.normal(size=(n, d)) * rng.uniform(0.5, 3.0, size=d) + rng.normal(size=d),
+            "momentum": momentum,
+        })
+
+    def learner(running_mean, running_var, x, momentum):
+        result = learner_fn(running_mean, running_var, x, momentum)
+        if result is None:
+            return None
+        if not isinstance(result, tuple | list) or len(result) != 2:
+            raise TypeError(f"return the pair (new_mean, new_var), got {_describe(result)}")
+        return tuple(result)
+
+    print("update_running_stats: items compared: 0 = new_mean, 1 = new_var")
+    ok = run_cases("update_running_stats", learner, _reference_running_stats, cases)
+    if not ok:
+        case = cases[0]
+        mean, var, x, m = case["running_mean"], case["running_var"], case["x"], case["momentum"]
+        _print_hint(learner, case, {
+            "momentum is the weight of the new batch in PyTorch's sense, (1 - momentum) * "
+            "running + momentum * batch; you used Keras's sense, momentum * running + "
+            "(1 - momentum) * batch":
+                (m * mean + (1 - m) * x.mean(axis=0), m * var + (1 - m) * x.var(axis=0, ddof=1)),
+            "the running variance stores the unbiased batch variance (divide by N - 1)":
+                ((1 - m) * mean + m * x.mean(axis=0), (1 - m) * var + m * x.var(axis=0)),
+        }, lambda result: result)
+    return ok
+
+
+# --- lesson 08: residual layers -------------------------------------------
+
+
+def _reference_residual_forward_backward(block_forward, block_backward, x, dy):
+    # y = x + F(x);  dL/dx = dL/dy + dL/dy · ∂F/∂x  (the block's backward gives the second term)
+    y = x + block_forward(x)
+    dx = dy + block_backward(dy)
+    return y, dx
+
+
+def check_residual_forward_backward(learner_fn: Callable[..., tuple], seed: int = 0) -> bool:
+    """Exercise: ``residual_forward_backward(block_forward, block_backward, x, dy)``.
+
+    Given a block's ``forward(x)`` and ``backward(dy)`` (``backward`` is valid after
+    ``forward``), return ``(y, dx)`` for the skip connection around it:
+    ``y = x + block_forward(x)`` and ``dx = dy + block_backward(dy)``. Cases: random
+    ``Dense, ReLU, Dense`` blocks of several widths and weight scales, one with a
+    ``BatchNorm`` inside.
+    """
+    from course_lib.layers import BatchNorm, Dense, ReLU, Sequential
+
+    rng = np.random.default_rng(seed)
+    cases = []
+    for width, batch, std, norm in [(3, 4, 0.5, False), (5, 2, 0.1, False), (4, 6, 1.0, False),
+                                    (6, 3, 2.0, False), (4, 5, 0.5, True)]:
+        middle = [BatchNorm(width)] if norm else []
+        block = Sequential(Dense(width, width, rng=rng, init=std), *middle, ReLU(),
+                           Dense(width, width, rng=rng, init=std))
+        for layer in block:  # non-zero biases, so a forgotten term shows
+            if "b" in layer.params:
+                layer.params["b"][...] = rng.normal(size=width)
+        cases.append({
+            "block_forward": block.forward,
+            "block_backward": block.backward,
+            "x": rng.normal(size=(batch, width)),
+            "dy": rng.normal(size=(batch, width)),
+        })
+    return run_cases("residual_forward_backward", learner_fn,
+                     _reference_residual_forward_backward, cases)
+
+
+def _reference_backprop_jacobians(g, jacobians, skip):
+    # dL/dx_{k-1} = dL/dx_k · (I + J_k)  (or · J_k without the skip), for k = L, ..., 1
+    for J in jacobians[::-1]:
+        g = g + g @ J if skip else g @ J
+    return g
+
+
+def check_backprop_jacobians(learner_fn: Callable[..., np.ndarray], seed: int = 0) -> bool:
+    """Exercise: ``backprop_jacobians(g, jacobians, skip)``.
+
+    The network is ``x_k = f_k(x_{k-1})`` for ``k = 1 … L``; ``jacobians`` has shape
+    ``(L, w, w)`` with ``jacobians[k-1] = J_k = ∂f_k/∂x_{k-1}`` (rows: outputs, columns:
+    inputs), and ``g = dL/dx_L`` is a vector of length ``w``. Return ``dL/dx_0``::
+
+        skip=False:  g · J_L · J_{L-1} ⋯ J_1
+        skip=True:   g · (I + J_L) · (I + J_{L-1}) ⋯ (I + J_1)      (x_k = x_{k-1} + f_k(x_{k-1}))
+
+    Cases: random non-symmetric Jacobians of several sizes and scales, with and without skip.
+    """
+    rng = np.random.default_rng(seed)
+    cases = []
+    for depth, width, scale, skip in [(1, 3, 0.5, False), (3, 4, 0.3, True), (4, 3, 1.2, False),
+                                      (5, 5, 0.2, True), (6, 2, 0.8, True), (2, 4, 0.7, False)]:
+        cases.append({
+            "g": rng.normal(size=width),
+            "jacobians": rng.normal(scale=scale, size=(depth, width, width)),
+            "skip": skip,
+        })
+    return run_cases("backprop_jacobians", learner_fn, _reference_backprop_jacobians, cases)

@@ -742,7 +742,7 @@ def _adam_setups() -> dict:
 
     bowl = Quadratic(kappa=100, L=1.0, angle=30)
     return {
-        "Rosenbrock": (Rosenbrock(), (-1.5, 2.0), ((-2.2, 2.2), (-1.2, 3.2)), 600,
+        "Rosenbrock": (Rosenbrock(), (-1.5, 2.0), ((-2.2, 2.2), (-1.2, 3.2)), 1000,
                        (1e-10, 1e3), {"SGD": 1.5e-3, "momentum": 0.01, "Nesterov": 0.01}),
         "bowl κ = 100, rotated 30°": (bowl, (-2.5, 2.0), ((-3.2, 3.2), (-3.2, 3.2)), 300,
                                       (1e-16, 1e2), {"SGD": 2 / (bowl.L + bowl.mu),
@@ -804,7 +804,7 @@ def adam_explorer(*, problem: str = "Rosenbrock", lr: float = 0.1, beta1: float 
                 artists["lines"][name] = plots.trajectory(ax_path, np.zeros((1, 2)),
                                                           color=colors[name])
                 width = 1.8 if name == "Adam" else 0.9  # Adam on top, and bolder
-                artists["lines"][name].set(marker="", linewidth=width)  # 600 dots: too many
+                artists["lines"][name].set(marker="", linewidth=width)  # 1000 dots: too many
                 (artists["losses"][name],) = ax_loss.plot([0], [1], color=colors[name],
                                                           linewidth=width)
             (artists["star"],) = ax_path.plot([], [], marker="*", color="k", markersize=10,
@@ -856,13 +856,657 @@ def adam_explorer(*, problem: str = "Rosenbrock", lr: float = 0.1, beta1: float 
     controls = {
         "problem": widgets.Dropdown(options=list(setups), value=problem, description="problem",
                                     layout=Layout(width="300px")),
-        "lr": _slider("learning rate (Adam, RMSProp)", lr, -3, 0, 0.05, log=True),
+        "lr": _slider("η (Adam, RMSProp)", lr, -3, 0, 0.05, log=True),
         "beta1": _slider("β1 (Adam, momentum)", beta1, 0.0, 0.99, 0.01),
         "beta2": _slider("β2 (Adam, RMSProp)", beta2, 0.9, 0.9999, 0.0001),
         "bias_correction": Checkbox(value=bias_correction, description="bias correction",
                                     indent=False, layout=Layout(width="140px")),
     }
     controls["beta2"].readout_format = ".4f"
+    for name in ("lr", "beta1", "beta2"):
+        controls[name].layout.width = "360px"  # room for the track beside the long labels
     explorer = Explorer(figure, controls, draw)
     explorer.children[0].layout.flex_flow = "row wrap"  # five controls: let them wrap
     return explorer
+
+
+# --- lesson 05: mini-batches --------------------------------------------------
+
+
+def _smoothed(values: np.ndarray, span: float) -> np.ndarray:
+    """Bias-corrected exponential moving average of ``values`` over about ``span`` steps.
+
+    With ``beta = 1 - 1/span`` (``span >= 1``; ``span = 1`` leaves the values as they are)::
+
+        m_t = beta·m_(t−1) + (1 − beta)·x_t,   m_(−1) = 0,   smoothed_t = m_t / (1 − beta^(t+1))
+
+    the moving average of lesson 02, divided by the total weight so far, so the start is not
+    pulled towards zero. A NaN (a diverged run) makes the rest NaN.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    beta = 1.0 - 1.0 / max(float(span), 1.0)
+    out = np.empty_like(values)
+    m = 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t, x in enumerate(values):
+            m = beta * m + (1 - beta) * x
+            out[t] = m
+        return out / (1 - beta ** np.arange(1, values.size + 1))
+
+
+def mini_batch_runs(batch_sizes=(4, 16, 64, 256, 1024), lrs=(0.01, 0.03, 0.1, 0.3, 1.0, 3.0),
+                    *, epochs: int = 3, seed: int = 0) -> dict:
+    """The explorer's default grid: softmax regression on 1024 digits, trained with SGD.
+
+    One ``fit`` per batch size and learning rate, all from the same initial weights (``seed``)
+    and with the same shuffling: a single ``Dense(64, 10)`` layer on the z-scored pixels of
+    1024 of the shipped 8x8 digits (chosen at random with ``seed``), the mean cross-entropy
+    loss and ``SGD(lr)`` for ``epochs`` epochs. Returns ``{(batch_size, lr): History}``, the
+    input of ``mini_batch_explorer``. About 10 000 steps in all for the defaults (the batch
+    size 4 costs most); a linear model keeps each step cheap.
+    """
+    from course_lib.data import load_digits
+    from course_lib.layers import Dense
+    from course_lib.losses import softmax_cross_entropy
+    from course_lib.scaling import ZScoreScaler
+    from course_lib.training import fit
+
+    digits = load_digits()
+    rng = np.random.default_rng(seed)
+    rows = rng.permutation(len(digits.X))[:1024]
+    X = ZScoreScaler().fit_transform(digits.X[rows])
+    y = digits.y[rows]
+    runs = {}
+    for batch_size in batch_sizes:
+        for lr in lrs:
+            model = Dense(X.shape[1], 10, rng=np.random.default_rng(seed))
+            runs[int(batch_size), float(lr)] = fit(
+                model, softmax_cross_entropy, SGD(lr), X, y, epochs=epochs,
+                batch_size=batch_size, seed=seed, track_grad_norms=False)
+    return runs
+
+
+def _check_runs(runs: object) -> tuple[list[int], list[float]]:
+    """The sorted batch sizes and learning rates of a full grid of histories."""
+    if not isinstance(runs, dict) or not runs:
+        raise TypeError("runs must be a non-empty dict {(batch_size, lr): History} "
+                        "(see mini_batch_runs)")
+    for key, history in runs.items():
+        if not (isinstance(key, tuple) and len(key) == 2):
+            raise ValueError(f"runs keys must be pairs (batch_size, lr), got {key!r}")
+        if getattr(history, "train_loss", None) is None or not hasattr(history, "step_loss"):
+            raise ValueError(f"runs[{key!r}] must be a History recorded with evaluate=True")
+    batch_sizes = sorted({key[0] for key in runs})
+    lrs = sorted({key[1] for key in runs})
+    missing = [(b, lr) for b in batch_sizes for lr in lrs if (b, lr) not in runs]
+    if missing:
+        raise ValueError(f"runs must hold every (batch_size, lr) of the grid; missing {missing}")
+    if len({runs[key].epochs for key in runs}) != 1:
+        raise ValueError("every run must last the same number of epochs")
+    return batch_sizes, lrs
+
+
+def _diverged(history) -> bool:
+    """The run blew up (NaN) or ended with a training loss no lower than where it started."""
+    start, end = history.train_loss[0], history.train_loss[-1]
+    return bool(history.diverged or not end < start)
+
+
+def mini_batch_explorer(runs: dict | None = None, *, batch_size: int | None = None,
+                        lr: float | None = None, smoothing: float = 0.25) -> Explorer:
+    """Lesson 05: the training loss of mini-batch SGD, step by step, for a grid of runs.
+
+    ``runs`` maps ``(batch_size, lr)`` to the ``History`` of a ``fit`` (evaluated every epoch)
+    with that batch size and learning rate, for every combination of the batch sizes and
+    learning rates: the same model, data and number of epochs throughout. By default the
+    runs of ``mini_batch_runs()`` are trained when the explorer is built; moving a control
+    then only redraws from these stored runs, nothing is trained.
+
+    Controls: the smoothing window (in epochs), the batch size and the learning rate (each
+    a slider over the values of the grid). Left, against the epoch (the number of examples
+    seen divided by the training-set size, the same compute for every batch size): the loss
+    of each mini-batch, the step it was used for (thin, noisy), its moving average over the
+    smoothing window (``_smoothed``) and the loss on the whole training set after each epoch
+    (dots). Right, the final training loss of every run of the grid on a log colour scale,
+    with the current run framed; a run that diverged (``_diverged``) is blank.
+    """
+    from matplotlib.colors import LogNorm
+    from matplotlib.patches import Rectangle
+
+    runs = mini_batch_runs() if runs is None else runs
+    batch_sizes, lrs = _check_runs(runs)
+    batch_size = batch_sizes[0] if batch_size is None else batch_size
+    lr = lrs[len(lrs) // 2] if lr is None else lr
+    if (batch_size, lr) not in runs:
+        raise ValueError(f"batch_size and lr must be in the grid: batch sizes {batch_sizes}, "
+                         f"learning rates {lrs}; got {batch_size}, {lr}")
+    epochs = next(iter(runs.values())).epochs
+
+    figure, (ax_loss, ax_grid) = plots.new_figure(2, width=4.4, height=3.6)
+    with np.errstate(invalid="ignore"):
+        finals = np.array([[runs[b, r].train_loss[-1] for r in lrs] for b in batch_sizes])
+        failed = np.array([[_diverged(runs[b, r]) for r in lrs] for b in batch_sizes])
+        finals[failed] = np.nan  # left blank
+        every_loss = np.concatenate([h.step_loss for h in runs.values()]
+                                    + [h.train_loss for h in runs.values()])
+    finite = every_loss[np.isfinite(every_loss) & (every_loss > 0)]
+    low = max(float(finite.min()) / 2, 1e-4)
+    high = min(float(np.quantile(finite, 0.99)) * 3, 1e3)  # a diverging run leaves the top
+
+    image = ax_grid.imshow(finals, cmap="viridis_r", norm=LogNorm(np.nanmin(finals),
+                                                                  np.nanmax(finals)),
+                           origin="lower", aspect="auto")
+    shade = image.norm(finals)  # 0 (yellow) .. 1 (dark): white text on the dark half
+    for i in range(len(batch_sizes)):
+        for j in range(len(lrs)):
+            text = "div." if np.isnan(finals[i, j]) else f"{finals[i, j]:.2g}"
+            color = "w" if shade[i, j] > 0.5 else "k"
+            ax_grid.text(j, i, text, ha="center", va="center", fontsize=7, color=color)
+    ax_grid.set_xticks(range(len(lrs)), [f"{r:g}" for r in lrs], fontsize=8)
+    ax_grid.set_yticks(range(len(batch_sizes)), [str(b) for b in batch_sizes], fontsize=8)
+    ax_grid.set_xlabel("learning rate")
+    ax_grid.set_ylabel("batch size")
+    ax_grid.set_title(f"training loss after {epochs} epochs", fontsize=10)
+    figure.colorbar(image, ax=ax_grid, shrink=0.8)
+    frame = Rectangle((-0.5, -0.5), 1, 1, fill=False, edgecolor="C3", linewidth=2.5)
+    ax_grid.add_patch(frame)
+
+    (raw,) = ax_loss.plot([], [], color="C0", alpha=0.35, linewidth=0.7,
+                          label="mini-batch loss, each step")
+    (smooth,) = ax_loss.plot([], [], color="C0", linewidth=2.0, label="moving average")
+    (per_epoch,) = ax_loss.plot([], [], "ko-", markersize=3.5, linewidth=1.0,
+                                label="training-set loss, each epoch")
+    ax_loss.set_yscale("log")
+    ax_loss.set_xlim(0, epochs)
+    ax_loss.set_ylim(low, high)
+    ax_loss.set_xlabel("epoch (examples seen / training-set size)")
+    ax_loss.set_ylabel("loss")
+    ax_loss.legend(loc="upper right", fontsize=8)
+    drawn: dict = {}
+
+    def draw(smoothing: float, batch_size: int, lr: float):
+        history = runs[batch_size, lr]
+        steps_per_epoch = history.steps_per_epoch
+        t = np.arange(history.step_loss.size)
+        raw.set_data(t / steps_per_epoch, history.step_loss)
+        smooth.set_data(t / steps_per_epoch,
+                        _smoothed(history.step_loss, smoothing * steps_per_epoch))
+        per_epoch.set_data(np.arange(history.train_loss.size), history.train_loss)
+        frame.set_xy((lrs.index(lr) - 0.5, batch_sizes.index(batch_size) - 0.5))
+        verdict = ", diverged" if _diverged(history) else ""
+        title = ax_loss.set_title(f"B = {batch_size}, lr = {lr:g}: {steps_per_epoch} steps per "
+                                  f"epoch, lr/B = {lr / batch_size:.1e}{verdict}", fontsize=9)
+        first = not drawn
+        drawn["once"] = True
+        return None if first else [raw, smooth, per_epoch, frame, title]
+
+    style = {"description_width": "initial"}
+    layout = widgets.Layout(width="300px")
+    controls = {
+        "smoothing": widgets.FloatSlider(value=smoothing, min=0.0, max=2.0, step=0.05,
+                                         description="smoothing (epochs)", style=style,
+                                         layout=layout, readout_format=".2f"),
+        "batch_size": widgets.SelectionSlider(options=[(str(b), b) for b in batch_sizes],
+                                              value=batch_size, description="batch size",
+                                              style=style, layout=layout),
+        "lr": widgets.SelectionSlider(options=[(f"{r:g}", r) for r in lrs], value=lr,
+                                      description="learning rate", style=style, layout=layout),
+    }
+    explorer = Explorer(figure, controls, draw)
+    explorer.children[0].layout.flex_flow = "row wrap"
+    return explorer
+
+
+# --- lesson 07: batch normalization ---------------------------------------------------------
+
+
+def batch_norm_runs(depths=(2, 4, 6, 8, 10), lrs=(0.01, 0.03, 0.1, 0.3, 1.0, 3.0), *,
+                    n_samples: int = 384, width: int = 24, epochs: int = 3,
+                    batch_size: int = 32, seed: int = 0) -> dict:
+    """The explorer's default grid: plain and batch-norm MLPs on the digits, trained with SGD.
+
+    ``n_samples`` of the shipped 8x8 digits (chosen at random with ``seed``), z-scored, in
+    float32; for every depth (weight layers) and learning rate, a ``batchnorm_nets.bn_mlp`` of
+    that depth and ``width`` with and without batch norm, both from the weights of ``seed``,
+    trained for ``epochs`` epochs of ``batch_size`` rows with ``SGD(lr)``
+    (``batchnorm_nets.depth_lr_runs``). Returns ``{(depth, lr, batch_norm): BNRun}``, the input
+    of ``batch_norm_explorer``. Small widths, few epochs and float32 keep the 60 runs of the
+    defaults to about a second.
+    """
+    from course_lib.batchnorm_nets import depth_lr_runs
+    from course_lib.data import load_digits
+    from course_lib.scaling import ZScoreScaler
+
+    digits = load_digits()
+    rows = np.random.default_rng(seed).permutation(len(digits.X))[:n_samples]
+    X = ZScoreScaler().fit_transform(digits.X[rows]).astype(np.float32)
+    return depth_lr_runs(X, digits.y[rows], depths, lrs, width=width, epochs=epochs,
+                         batch_size=batch_size, seed=seed)
+
+
+def batch_norm_explorer(runs: dict | None = None, *, depth: int | None = None,
+                        lr: float | None = None, batch_norm: bool = True) -> Explorer:
+    """Lesson 07: a deep MLP with and without batch norm, by depth and learning rate.
+
+    ``runs`` maps ``(depth, lr, batch_norm)`` to a ``batchnorm_nets.BNRun`` for every
+    combination of the grid (default: ``batch_norm_runs()``, trained when the explorer is
+    built; moving a control only redraws from these stored runs).
+
+    Controls: the depth (weight layers), the learning rate and batch norm on or off. Left,
+    one row per hidden layer (layer 1 at the bottom): the histogram of the values entering its
+    ReLU after training, each row scaled to the same height (bins under 1 % of the row's peak
+    left blank), on a fixed range ``[-4, 4]``: a
+    plain network's rows narrow or widen with depth, a batch-norm network's stay alike.
+    Right, the mini-batch loss at every step of both networks at this depth and learning rate,
+    the chosen one bold. Both axes are fixed, so a redraw only redraws the changed artists
+    (blitting).
+    """
+    from ipywidgets import Checkbox, Layout
+    from matplotlib.ticker import NullLocator
+
+    if not isinstance(runs, dict) and runs is not None:
+        raise TypeError("runs must be a dict {(depth, lr, batch_norm): BNRun} "
+                        "(see batch_norm_runs)")
+    runs = batch_norm_runs() if runs is None else runs
+    depths = sorted({key[0] for key in runs})
+    lrs = sorted({key[1] for key in runs})
+    missing = [(d, r, b) for d in depths for r in lrs for b in (False, True)
+               if (d, r, b) not in runs]
+    if missing:
+        raise ValueError(f"runs must hold every (depth, lr, batch_norm) of the grid; "
+                         f"missing {missing[:3]}")
+    depth = depths[-1] if depth is None else depth
+    lr = lrs[len(lrs) // 2] if lr is None else lr
+    if depth not in depths or lr not in lrs:
+        raise ValueError(f"depth and lr must be in the grid: depths {depths}, learning rates "
+                         f"{lrs}; got {depth}, {lr}")
+    rows = max(depths) - 1
+    bins = next(iter(runs.values())).histograms.shape[1]
+    edges = np.linspace(-4.0, 4.0, bins + 1)
+    steps = max(run.step_loss.size for run in runs.values())
+    colors = {False: "C3", True: "C0"}
+
+    figure, (ax_hist, ax_loss) = plots.new_figure(2, width=4.4, height=3.8)
+    ridges = [ax_hist.stairs(np.full(bins, float(k)), edges, baseline=k, fill=True,
+                             alpha=0.75, color="C0", linewidth=0) for k in range(rows)]
+    ax_hist.axvline(0.0, color="0.6", linewidth=0.8, zorder=0)
+    ax_hist.set_xlim(edges[0], edges[-1])
+    ax_hist.set_ylim(-0.1, rows + 0.1)
+    ax_hist.set_yticks(np.arange(rows) + 0.4, [str(k + 1) for k in range(rows)], fontsize=8)
+    ax_hist.set_xlabel("value entering the ReLU (after training)")
+    ax_hist.set_ylabel("hidden layer")
+    lines = {}
+    for batch_norm_on in (False, True):
+        label = "batch norm" if batch_norm_on else "plain"
+        (lines[batch_norm_on],) = ax_loss.plot(np.arange(steps), np.full(steps, np.nan),
+                                               color=colors[batch_norm_on], label=label)
+    ax_loss.set_yscale("log")
+    ax_loss.set_xlim(0, steps - 1)
+    ax_loss.set_ylim(0.05, 20)
+    ax_loss.yaxis.set_minor_locator(NullLocator())
+    ax_loss.set_xlabel("step")
+    ax_loss.set_ylabel("mini-batch loss")
+    ax_loss.legend(loc="lower left", fontsize=8)
+    drawn: dict = {}
+
+    def verdict(run) -> str:
+        return "diverged" if run.diverged else f"{run.final_loss:.2f}"
+
+    def draw(depth: int, lr: float, batch_norm: bool):
+        run = runs[depth, lr, batch_norm]
+        for k, ridge in enumerate(ridges):
+            shown = k < depth - 1
+            ridge.set_visible(shown)
+            if shown:
+                heights = run.histograms[k]
+                top = heights.max()
+                # every row scaled to the same height, so the width shows the spread; bins
+                # under 1 % of the peak are left blank (a hairline along the whole row else)
+                row = np.where(heights >= 0.01 * top, 0.85 * heights / max(top, 1e-300), 0.0)
+                ridge.set_data(k + row, edges, k)
+                ridge.set_color(colors[batch_norm])
+        for batch_norm_on, line in lines.items():
+            losses = runs[depth, lr, batch_norm_on].step_loss
+            line.set_data(np.arange(losses.size), losses)
+            line.set_linewidth(2.2 if batch_norm_on == batch_norm else 0.9)
+            line.set_alpha(1.0 if batch_norm_on == batch_norm else 0.5)
+        name = "batch norm" if batch_norm else "plain"
+        if run.diverged or depth == 1:
+            spread = "diverged" if run.diverged else "no hidden layer"
+        else:
+            spread = f"std per layer {np.min(run.stds):.2f} to {np.max(run.stds):.2f}"
+        hist_title = ax_hist.set_title(f"{name}, {depth} layers, lr {lr:g}: {spread}",
+                                       fontsize=9)
+        loss_title = ax_loss.set_title(
+            f"final training loss: batch norm {verdict(runs[depth, lr, True])}, plain "
+            f"{verdict(runs[depth, lr, False])}", fontsize=9)
+        first = not drawn
+        drawn["once"] = True
+        return None if first else [*ridges, *lines.values(), hist_title, loss_title]
+
+    style = {"description_width": "initial"}
+    layout = Layout(width="300px")
+    controls = {
+        "depth": widgets.SelectionSlider(options=[(str(d), d) for d in depths], value=depth,
+                                         description="depth (layers)", style=style,
+                                         layout=layout),
+        "lr": widgets.SelectionSlider(options=[(f"{r:g}", r) for r in lrs], value=lr,
+                                      description="learning rate", style=style, layout=layout),
+        "batch_norm": Checkbox(value=batch_norm, description="batch norm", indent=False,
+                               layout=Layout(width="120px")),
+    }
+    explorer = Explorer(figure, controls, draw)
+    explorer.children[0].layout.flex_flow = "row wrap"
+    return explorer
+
+
+# --- lesson 09: putting it together -----------------------------------------------------------
+
+
+def _recipe_label(used: frozenset, techniques: tuple) -> str:
+    """``"full recipe"``, ``"baseline (none)"`` or ``"without: Adam, batch norm"``."""
+    missing = [name for name in techniques if name not in used]
+    if not missing:
+        return "full recipe"
+    if len(missing) == len(techniques):
+        return "baseline (none)"
+    return "without " + ", ".join(missing)
+
+
+def _check_recipe_runs(runs: object, techniques: tuple) -> dict:
+    """``runs`` as ``{frozenset(used techniques): [History, ...]}``, checked."""
+    if not isinstance(runs, dict) or not runs:
+        raise TypeError("runs must be a non-empty dict {frozenset of used techniques: "
+                        "list of History (one per seed)}")
+    checked, epochs = {}, set()
+    for key, histories in runs.items():
+        used = frozenset(key)
+        unknown = sorted(used - set(techniques))
+        if unknown:
+            raise ValueError(f"runs key {sorted(used)} names techniques {unknown} that are not "
+                             f"among techniques {list(techniques)}")
+        histories = list(histories) if isinstance(histories, list | tuple) else [histories]
+        for history in histories:
+            if getattr(history, "val_accuracy", None) is None:
+                raise ValueError(f"runs[{sorted(used)}] must hold Histories recorded with a "
+                                 "validation set of class labels (fit(..., validation=...))")
+            epochs.add(history.epochs)
+        if not histories:
+            raise ValueError(f"runs[{sorted(used)}] holds no History")
+        checked[used] = histories
+    if len(epochs) != 1:
+        raise ValueError(f"every run must last the same number of epochs, got {sorted(epochs)}")
+    return checked
+
+
+def recipe_explorer(runs: dict, techniques, *, run=None, target: float = 0.95,
+                    used=None) -> Explorer:
+    """Lesson 09: switch the techniques of the recipe on and off, see the seed-averaged curves.
+
+    ``runs`` maps the set of techniques used (a ``frozenset`` of names from ``techniques``)
+    to the ``History`` of every seed of that configuration, e.g. the ablation's runs: the full
+    recipe, each leave-one-out configuration and the baseline. All must last the same number
+    of epochs and have a validation set. Moving a checkbox only redraws from these runs.
+    ``run``, if given, is called as ``run(used)`` (``used`` a frozenset) for a combination
+    that is not in ``runs`` and returns its list of histories, which are then kept; without
+    it such a combination is shown as "not run".
+
+    One checkbox per technique (checked = used), named after the technique with every
+    character that cannot be in a Python name replaced by ``_``, so
+    ``explorer.set(batch_norm=False)`` unticks "batch norm". Left, the validation accuracy
+    against the epoch; right, the training loss (log axis). Each shows the mean over seeds of
+    the chosen configuration with a band of ± one standard deviation
+    (``plots.mean_and_band``), next to the full recipe (black, dashed) and the baseline without
+    any technique (grey, dotted) when those are in ``runs``; the red line marks ``target``.
+    The left title names what is left out; the right title gives the final validation
+    accuracy (mean ± std over seeds) and the mean epochs to reach ``target`` over the seeds
+    that reached it. The axes are fixed, so a redraw blits.
+    """
+    import re
+
+    from ipywidgets import Checkbox, Layout
+    from matplotlib.ticker import NullLocator
+
+    from course_lib.validation import check_real
+
+    techniques = tuple(techniques)
+    if not techniques or not all(isinstance(t, str) for t in techniques) or \
+            len(set(techniques)) != len(techniques):
+        raise ValueError(f"techniques must be different names (strings), got {techniques!r}")
+    cache = _check_recipe_runs(runs, techniques)
+    target = check_real("target", target)
+    if run is not None and not callable(run):
+        raise TypeError(f"run must be a function run(used) -> list of History, or None, "
+                        f"got {type(run).__name__}")
+    used = frozenset(techniques) if used is None else frozenset(used)
+    if not used <= set(techniques):
+        raise ValueError(f"used must name techniques among {list(techniques)}, "
+                         f"got {sorted(used)}")
+    # the control of a technique is named after it: "batch norm" -> explorer.set(batch_norm=...)
+    keys = {name: re.sub(r"\W", "_", name) for name in techniques}
+    if len(set(keys.values())) != len(keys):
+        raise ValueError(f"techniques must stay different with spaces and signs replaced by "
+                         f"_, got {list(keys.values())}")
+    epochs = next(iter(cache.values()))[0].epochs
+    x = np.arange(epochs + 1)
+
+    def curves(histories, metric):
+        return np.vstack([getattr(h, metric) for h in histories])
+
+    every_loss = np.concatenate([curves(hs, "train_loss").ravel() for hs in cache.values()])
+    every_loss = every_loss[np.isfinite(every_loss) & (every_loss > 0)]
+    loss_lim = (float(every_loss.min()) / 2, float(every_loss.max()) * 2)
+
+    figure, (ax_acc, ax_loss) = plots.new_figure(2, width=4.4, height=3.6)
+    references = {"full recipe": (frozenset(techniques), "k", "--"),
+                  "baseline (none)": (frozenset(), "0.5", ":")}
+    for label, (key, color, style) in references.items():
+        if key in cache:
+            for ax, metric in ((ax_acc, "val_accuracy"), (ax_loss, "train_loss")):
+                mean = plots.mean_and_band(curves(cache[key], metric))[0]
+                ax.plot(x, mean, color=color, linestyle=style, linewidth=1.2, label=label)
+    artists = {}
+    for ax, metric in ((ax_acc, "val_accuracy"), (ax_loss, "train_loss")):
+        (line,) = ax.plot(x, np.full(x.size, np.nan), color="C0", linewidth=2,
+                          label="chosen")
+        band = ax.fill_between(x, np.full(x.size, np.nan), np.full(x.size, np.nan),
+                               color="C0", alpha=0.25, linewidth=0)
+        artists[metric] = (line, band)
+    ax_acc.axhline(target, color="C3", linewidth=0.8, label=f"target {target:g}")
+    ax_acc.set_xlim(0, epochs)
+    ax_acc.set_ylim(0, 1)
+    ax_acc.set_xlabel("epoch")
+    ax_acc.set_ylabel("validation accuracy")
+    ax_acc.legend(loc="lower right", fontsize=8)
+    ax_loss.set_yscale("log")
+    ax_loss.set_xlim(0, epochs)
+    ax_loss.set_ylim(*loss_lim)
+    ax_loss.yaxis.set_minor_locator(NullLocator())
+    ax_loss.set_xlabel("epoch")
+    ax_loss.set_ylabel("training loss")
+    drawn: dict = {}
+
+    def draw(**switches):
+        chosen = frozenset(name for name in techniques if switches[keys[name]])
+        if chosen not in cache and run is not None:
+            cache[chosen] = list(run(chosen))
+        histories = cache.get(chosen)
+        for metric, (line, band) in artists.items():
+            if histories is None:
+                mean = low = high = np.full(x.size, np.nan)
+            else:
+                mean, low, high = plots.mean_and_band(curves(histories, metric))
+            line.set_ydata(mean)
+            band.set_data(x, low, high)
+        if histories is None:
+            text = "not run" + ("" if run else " (pass run=... to train it)")
+        else:
+            final = np.array([h.val_accuracy[-1] for h in histories])
+            spread = np.std(final, ddof=1) if final.size > 1 else 0.0
+            reached = [h.epochs_to("val_accuracy", target) for h in histories]
+            hits = [e for e in reached if np.isfinite(e)]
+            text = f"final {np.mean(final):.3f} ± {spread:.3f}; "
+            text += (f"≥ {target:g} after {np.mean(hits):.1f} epochs ({len(hits)}/"
+                     f"{len(reached)} seeds)" if hits else f"never ≥ {target:g}")
+        title = ax_acc.set_title(_recipe_label(chosen, techniques), fontsize=9)
+        stats = ax_loss.set_title(text, fontsize=9)
+        first = not drawn
+        drawn["once"] = True
+        changed = [title, stats]
+        for line, band in artists.values():
+            changed += [line, band]
+        return None if first else changed
+
+    controls = {keys[name]: Checkbox(value=name in used, description=name, indent=False,
+                                     layout=Layout(width="110px")) for name in techniques}
+    explorer = Explorer(figure, controls, draw)
+    explorer.children[0].layout.flex_flow = "row wrap"
+    return explorer
+
+
+# --- lesson 08: residual layers ----------------------------------------------
+
+RESIDUAL_INITS = {"std 0.1": 0.1, "He": "he"}
+
+
+def residual_runs(*, depths=(2, 4, 8, 16, 32), inits: dict | None = None, width: int = 32,
+                  n_samples: int = 256, epochs: int = 3, batch_size: int = 32,
+                  lr: float = 0.3, seed: int = 0, dtype=np.float32) -> dict:
+    """Train a plain and a residual ``deep_mlp`` for every depth and init (lesson 08).
+
+    Data: ``n_samples`` z-scored 8x8 digits drawn with ``seed``. Each network is trained with
+    ``Momentum(lr, beta=0.9)`` for ``epochs`` epochs of mini-batches (``fit``, no evaluation
+    passes: cheap). ``inits`` maps a label to a ``Dense`` init (default ``RESIDUAL_INITS``: a
+    fixed standard deviation of 0.1, and He).
+
+    Returns ``{(init_label, kind, depth): run}`` with ``kind`` in ``("plain", "residual")``
+    and ``run`` a dict holding
+
+    - ``"norms"``: ``(epochs + 1, depth + 2)`` gradient norms ``‖∂L/∂W‖`` of every weight
+      matrix (input projection first, head last); row 0 at initialisation (one backward pass
+      over the whole sample), row ``k`` the mean over the steps of epoch ``k``;
+    - ``"step_loss"``: the mini-batch losses, ``History.step_loss``;
+    - ``"history"``: the ``History``.
+    """
+    from course_lib.architectures import deep_mlp, hidden_weight_names
+    from course_lib.data import load_digits
+    from course_lib.losses import softmax_cross_entropy
+    from course_lib.optimizers import Momentum
+    from course_lib.probes import gradient_norms
+    from course_lib.scaling import ZScoreScaler
+    from course_lib.training import fit
+
+    inits = dict(RESIDUAL_INITS if inits is None else inits)
+    digits = load_digits()
+    rows = np.random.default_rng(seed).permutation(len(digits.y))[:n_samples]
+    X = ZScoreScaler().fit_transform(digits.X)[rows].astype(dtype)
+    y = digits.y[rows]
+    runs = {}
+    for label, init in inits.items():
+        for kind in ("plain", "residual"):
+            for depth in depths:
+                model = deep_mlp(depth, residual=kind == "residual", width=width, init=init,
+                                 rng=seed, dtype=dtype)
+                names = hidden_weight_names(model)
+                with np.errstate(all="ignore"):  # He-initialised deep residual nets overflow
+                    model.backward(softmax_cross_entropy(model.forward(X), y)[1])
+                at_init = gradient_norms(model)
+                history = fit(model, softmax_cross_entropy, Momentum(lr, beta=0.9), X, y,
+                              epochs=epochs, batch_size=batch_size, seed=seed, evaluate=False)
+                norms = np.array([[at_init[name] for name in names]]
+                                 + [[history.grad_norm[name][k] for name in names]
+                                    for k in range(1, epochs + 1)])
+                runs[(label, kind, depth)] = {"norms": norms, "step_loss": history.step_loss,
+                                              "history": history}
+    return runs
+
+
+def residual_explorer(*, depth: int = 16, init: str = "std 0.1", epoch: int = 0,
+                      runs: dict | None = None, **run_options) -> Explorer:
+    """Lesson 08: per-layer gradient norms and training curves, plain against residual.
+
+    Controls: the depth (number of hidden layers), the weight initialisation and the epoch.
+    Left: the gradient norm ``‖∂L/∂W‖`` of every weight matrix, layer 0 the input projection
+    and layer ``depth + 1`` the head, plain (red) next to residual (blue), at initialisation
+    (epoch 0) or averaged over the steps of the chosen epoch. Right: the mini-batch training
+    loss of both networks, with the chosen epoch marked.
+
+    Everything is computed once, when the explorer is built (``residual_runs(**run_options)``,
+    or pass its result as ``runs``); a redraw only moves bars and lines, over fixed axes.
+    """
+    if runs is None:
+        runs = residual_runs(**run_options)
+    depths = sorted({key[2] for key in runs})
+    labels = list(dict.fromkeys(key[0] for key in runs))
+    epochs = next(iter(runs.values()))["norms"].shape[0] - 1
+    slots = max(depths) + 2
+    empty = {str(i): np.nan for i in range(slots)}
+
+    finite = np.concatenate([run["norms"][np.isfinite(run["norms"])] for run in runs.values()])
+    finite = finite[finite > 0]
+    low = max(float(finite.min()) / 5, 1e-30)
+    high = min(float(finite.max()) * 5, 1e30)
+
+    figure, (ax_bars, ax_loss) = plots.new_figure(2, width=4.6, height=3.7)
+    bars = {
+        kind: plots.grad_norm_bars(ax_bars, empty, label=kind, color=color, width=0.45,
+                                   offset=offset)
+        for kind, color, offset in (("plain", "C3", -0.225), ("residual", "C0", 0.225))
+    }
+    ticks = [0, *range(8, slots - 1, 8)]
+    ax_bars.set_xticks(ticks, [str(t) for t in ticks], rotation=0, ha="center", fontsize=9)
+    ax_bars.set_xlim(-0.8, slots - 0.2)
+    ax_bars.set_ylim(low, high)
+    ax_bars.set_xlabel("layer (0 = input projection, depth + 1 = head)")
+    ax_bars.legend(loc="upper right", fontsize=8)
+
+    steps = max(len(run["step_loss"]) for run in runs.values())
+    t = np.arange(1, steps + 1) * epochs / steps  # in epochs: step t ends at (t + 1) / per_epoch
+    lines = {kind: ax_loss.plot(t, np.full(steps, np.nan), color=color, label=kind)[0]
+             for kind, color in (("plain", "C3"), ("residual", "C0"))}
+    ax_loss.axhline(np.log(10), color="0.5", linestyle=":", linewidth=1)
+    ax_loss.text(0.98 * epochs, np.log(10) - 0.04, "chance: ln 10", fontsize=8, ha="right",
+                 va="top", color="0.4")
+    marker = ax_loss.axvline(0, color="k", linewidth=0.8)
+    ax_loss.set_xlim(0, epochs)
+    ax_loss.set_ylim(0, 3)
+    ax_loss.set_xlabel("epoch")
+    ax_loss.set_ylabel("mini-batch training loss")
+    ax_loss.set_title("training loss (diverged: the line stops)", fontsize=10)
+    ax_loss.legend(loc="upper right", fontsize=8)
+    drawn = {"first": True}
+
+    def draw(depth: int, init: str, epoch: int):
+        for kind in ("plain", "residual"):
+            run = runs[(init, kind, depth)]
+            heights = np.full(slots, np.nan)
+            heights[: depth + 2] = run["norms"][epoch]
+            for bar, height in zip(bars[kind], heights, strict=True):
+                shown = bool(height > 0)  # 0 (underflow), NaN (diverged), unused: no bar
+                bar.set_visible(shown)
+                if shown:
+                    bar.set_height(height)
+            loss = np.full(steps, np.nan)
+            loss[: len(run["step_loss"])] = run["step_loss"]
+            lines[kind].set_ydata(np.where(np.isfinite(loss), loss, np.nan))
+        marker.set_xdata([epoch, epoch])
+        # one short title: drawing text is the slowest part of a redraw
+        when = "at init" if epoch == 0 else f"epoch {epoch}"
+        title = ax_bars.set_title(f"depth {depth}, {init}, {when}", fontsize=10)
+        if drawn.pop("first", False):
+            return None
+        return [*bars["plain"], *bars["residual"], lines["plain"], lines["residual"], marker,
+                title]
+
+    if depth not in depths:
+        raise ValueError(f"depth must be one of the computed depths {depths}, got {depth}")
+    if init not in labels:
+        raise ValueError(f"init must be one of {labels}, got {init!r}")
+    controls = {
+        "depth": widgets.SelectionSlider(options=depths, value=depth, description="depth",
+                                         continuous_update=True),
+        "init": widgets.Dropdown(options=labels, value=init, description="init"),
+        "epoch": widgets.IntSlider(value=epoch, min=0, max=epochs, description="epoch",
+                                   continuous_update=True),
+    }
+    return Explorer(figure, controls, draw)
