@@ -34,9 +34,13 @@ def _describe(value: Any, width: int = 60) -> str:
         text = np.array2string(value, precision=4, separator=", ", threshold=6)
         text = " ".join(text.split())
         return text if len(text) <= width else f"array of shape {value.shape}"
+    if isinstance(value, dict):
+        inner = ", ".join(f"{k!r}: {_describe(v, width)}" for k, v in value.items())
+        text = "{" + inner + "}"
+        return text if len(text) <= width else f"dict with keys {sorted(value, key=str)}"
     if callable(value):
         return getattr(value, "__name__", "a function")
-    text = repr(value)
+    text = " ".join(repr(value).split())
     return text if len(text) <= width else text[: width - 3] + "..."
 
 

@@ -1,0 +1,94 @@
+"""Lesson 04's library additions: the explorer and its fast path runner."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from course_lib import widgets
+from course_lib.optimizers import SGD, Adam, Momentum, RMSProp
+from course_lib.problems import Quadratic, Rosenbrock, run_optimizer
+
+
+def pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: SGD(1e-3), lambda: Momentum(0.01, 0.9), lambda: Momentum(0.01, 0.9, nesterov=True),
+     lambda: RMSProp(0.01), lambda: Adam(0.1), lambda: Adam(0.1, bias_correction=False)],
+)
+@pytest.mark.parametrize("problem", [Rosenbrock(), Quadratic(kappa=30, angle=20)])
+def test_the_fast_path_is_run_optimizers_path(make, problem):
+    x0 = np.array([-1.5, 2.0])
+    np.testing.assert_array_equal(widgets._optimizer_path(make(), problem, x0, 300),
+                                  run_optimizer(make(), problem, x0, 300))
+
+
+@pytest.mark.parametrize("lr", [0.003, 0.02, 1.0])  # diverges after a few steps / at once
+def test_the_fast_path_stops_where_run_optimizer_does(lr):
+    x0 = np.array([-1.5, 2.0])
+    fast = widgets._optimizer_path(SGD(lr), Rosenbrock(), x0, 200)
+    slow = run_optimizer(SGD(lr), Rosenbrock(), x0, 200)
+    np.testing.assert_array_equal(fast, slow)
+    assert np.isnan(fast[-1]).all()
+
+
+def test_the_fast_path_of_zero_steps_is_the_start():
+    path = widgets._optimizer_path(Adam(0.1), Rosenbrock(), (0.5, 0.5), 0)
+    np.testing.assert_array_equal(path, [[0.5, 0.5]])
+
+
+def test_moving_each_control_redraws():
+    explorer = widgets.adam_explorer()
+    for name, value in [("lr", 0.3), ("beta1", 0.5), ("beta2", 0.99),
+                        ("bias_correction", False), ("problem", "bowl κ = 100, rotated 30°")]:
+        before = explorer.image.value
+        explorer.set(**{name: value})
+        assert explorer.image.value != before, name
+
+
+def test_a_blitted_redraw_equals_a_full_render():
+    explorer = widgets.adam_explorer()
+    explorer.set(lr=0.05)
+    explorer.set(beta1=0.7)  # fast path: only the moving artists are redrawn
+    blitted = pixels(explorer.png())
+    explorer._render_all()
+    np.testing.assert_array_equal(blitted, pixels(explorer.png()))
+
+
+def test_switching_problems_and_back_gives_the_same_picture():
+    explorer = widgets.adam_explorer()
+    first = pixels(explorer.png())
+    explorer.set(problem="bowl κ = 100, rotated 30°")
+    assert (pixels(explorer.png()) != first).any()
+    explorer.set(problem="Rosenbrock")
+    np.testing.assert_array_equal(pixels(explorer.png()), first)
+
+
+def test_adam_without_bias_correction_and_beta1_zero_is_rmsprop():
+    # the identity the explorer invites: both lines then lie on top of each other
+    explorer = widgets.adam_explorer()
+    explorer.set(beta1=0.0, bias_correction=False)
+    lines = explorer.figure.axes[0].get_lines()
+    adam, rmsprop = (next(line for line in lines if line.get_color() == color)
+                     for color in ("C3", "C1"))
+    np.testing.assert_array_equal(adam.get_xydata(), rmsprop.get_xydata())
+
+
+def test_the_sliders_drive_the_optimizers_that_have_the_knob():
+    explorer = widgets.adam_explorer()
+    data = {line.get_color(): line.get_xydata().copy()
+            for line in explorer.figure.axes[0].get_lines()}
+    explorer.set(beta2=0.99)  # Adam and RMSProp move; gradient descent and momentum do not
+    after = {line.get_color(): line.get_xydata() for line in explorer.figure.axes[0].get_lines()}
+    for color, moved in [("C0", False), ("C2", False), ("C4", False), ("C1", True), ("C3", True)]:
+        same = np.array_equal(data[color], after[color], equal_nan=True)
+        assert same != moved, color
+
+
+def test_an_unknown_problem_is_refused():
+    with pytest.raises(ValueError, match="problem must be one of"):
+        widgets.adam_explorer(problem="Himmelblau")
