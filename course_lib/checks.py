@@ -64,9 +64,11 @@ def _same(expected: Any, got: Any, rtol: float, atol: float) -> str | None:
     if got_arr.shape != exp_arr.shape:
         return f"expected shape {exp_arr.shape}, got shape {got_arr.shape}"
     if not np.allclose(got_arr, exp_arr, rtol=rtol, atol=atol, equal_nan=True):
-        where = np.unravel_index(
-            np.argmax(np.abs(got_arr - exp_arr) - rtol * np.abs(exp_arr)), exp_arr.shape
-        )
+        # report the worst mismatch (inf - inf and NaN count as the worst)
+        mismatch = ~np.isclose(got_arr, exp_arr, rtol=rtol, atol=atol, equal_nan=True)
+        with np.errstate(invalid="ignore"):
+            gap = np.nan_to_num(np.abs(got_arr - exp_arr) - rtol * np.abs(exp_arr), nan=np.inf)
+        where = np.unravel_index(np.argmax(np.where(mismatch, gap, -np.inf)), exp_arr.shape)
         at = f" at index {tuple(int(i) for i in where)}" if exp_arr.ndim else ""
         return (
             f"expected {_describe(exp_arr[where])}{at}, got {_describe(got_arr[where])}"

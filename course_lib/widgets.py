@@ -1205,7 +1205,7 @@ def batch_norm_explorer(runs: dict | None = None, *, depth: int | None = None,
 
 
 def _recipe_label(used: frozenset, techniques: tuple) -> str:
-    """``"full recipe"``, ``"baseline (none)"`` or ``"without: Adam, batch norm"``."""
+    """``"full recipe"``, ``"baseline (none)"`` or ``"without Adam, batch norm"``."""
     missing = [name for name in techniques if name not in used]
     if not missing:
         return "full recipe"

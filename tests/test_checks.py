@@ -98,3 +98,18 @@ def test_the_cases_are_reproducible(capsys):
     first = capsys.readouterr().out
     checks.check_gradient_descent(lambda grad, x0, lr, steps: None)
     assert capsys.readouterr().out == first
+
+
+def test_an_infinite_expectation_is_reported_without_warnings(capsys):
+    import warnings
+
+    def reference(x):
+        return np.array([np.inf, 2.0])
+
+    def learner(x):
+        return np.array([5.0, 2.0])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert checks.run_cases("f", learner, reference, [{"x": 1.0}]) is False
+    assert "expected inf at index (0,), got 5.0" in capsys.readouterr().out
