@@ -8,7 +8,7 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check
 NBVAL  := --nbval --nbval-current-env --nbval-cell-timeout=600 \
           --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
 
-.PHONY: lab test lint unit nbval notebooks bench venv dev clean
+.PHONY: lab test lint unit nbval binder browser notebooks bench venv dev clean
 
 # --- environments -----------------------------------------------------------
 
@@ -31,6 +31,26 @@ $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.runtime-installed
 venv: $(VENV)/.runtime-installed
 dev: $(VENV)/.dev-installed
 
+# The simulated Binder build: what repo2docker does with binder/ (it reads only
+# that folder), in a fresh venv: the Python of binder/runtime.txt, then
+# `pip install -r binder/requirements.txt`, then ./binder/postBuild run from the
+# repository root. Re-made only when one of those files changes.
+BINDER_VENV   := build/binder-venv
+BINDER_PYTHON ?= $(shell sed -n 's/^python-\([0-9]*\.[0-9]*\).*/python\1/p' binder/runtime.txt)
+
+$(BINDER_VENV)/.built: binder/requirements.txt binder/postBuild binder/runtime.txt pyproject.toml
+	rm -rf $(BINDER_VENV)
+	@if command -v $(BINDER_PYTHON) >/dev/null 2>&1; then py=$(BINDER_PYTHON); else \
+	  echo "!!! binder/runtime.txt asks for $(BINDER_PYTHON), not found: using $(PYTHON)"; \
+	  py=$(PYTHON); fi; echo "$$py -m venv $(BINDER_VENV)"; $$py -m venv $(BINDER_VENV)
+	$(BINDER_VENV)/bin/python -m pip --disable-pip-version-check install --quiet \
+	  -r binder/requirements.txt
+	PATH="$(CURDIR)/$(BINDER_VENV)/bin:$$PATH" VIRTUAL_ENV="$(CURDIR)/$(BINDER_VENV)" \
+	  PIP_QUIET=1 PIP_DISABLE_PIP_VERSION_CHECK=1 ./binder/postBuild
+	@touch $@
+
+binder: $(BINDER_VENV)/.built
+
 # --- the two commands -------------------------------------------------------
 
 # Jupyter refuses to run as root unless told to (containers, CI machines).
@@ -40,7 +60,7 @@ lab: venv
 	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/00_gradient_descent.ipynb
 
 test: dev
-	$(MAKE) lint unit nbval
+	$(MAKE) lint unit nbval browser
 
 # --- the parts of `make test` -----------------------------------------------
 
@@ -48,10 +68,17 @@ lint: dev
 	$(BIN)/ruff check .
 
 unit: dev
-	$(BIN)/python -m pytest tests -q
+	$(BIN)/python -m pytest tests -q --ignore=tests/browser
 
 nbval: dev
 	$(BIN)/python -m pytest $(NBVAL) notebooks -q
+
+# Every lesson in headless Chromium, in a JupyterLab from the Binder build:
+# run all cells, no errors, every widget drawn, each explorer's slider moved
+# with the keyboard redraws its image. Without Chromium the tests are skipped
+# with a banner saying so; with CI=true that is a failure.
+browser: dev binder
+	$(BIN)/python -m pytest tests/browser -q -p no:cacheprovider
 
 # --- maintenance --------------------------------------------------------------
 
@@ -59,8 +86,9 @@ nbval: dev
 notebooks: dev
 	$(BIN)/python scripts/execute_notebooks.py notebooks/*.ipynb
 
-bench: dev
+bench: dev binder
 	$(BIN)/python benchmarks/bench_optimizers.py
+	$(BIN)/python benchmarks/bench_browser.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache
