@@ -7,6 +7,10 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check
 NBVAL  := --nbval --nbval-current-env --nbval-cell-timeout=600 \
           --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
+# Notebooks are executed and validated with one BLAS thread: the stored outputs
+# then do not depend on the machine's core count (a threaded matrix product
+# may sum in another order), and the course's small matrices run faster so.
+ONE_THREAD := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 .PHONY: lab test lint unit nbval binder browser notebooks bench venv dev clean
 
@@ -71,7 +75,7 @@ unit: dev
 	$(BIN)/python -m pytest tests -q --ignore=tests/browser
 
 nbval: dev
-	$(BIN)/python -m pytest $(NBVAL) notebooks -q
+	$(ONE_THREAD) $(BIN)/python -m pytest $(NBVAL) notebooks -q
 
 # Every lesson in headless Chromium, in a JupyterLab from the Binder build:
 # run all cells, no errors, every widget drawn, each explorer's slider moved
@@ -84,10 +88,14 @@ browser: dev binder
 
 # Re-execute every notebook top to bottom in place, outputs stored.
 notebooks: dev
-	$(BIN)/python scripts/execute_notebooks.py notebooks/*.ipynb
+	$(ONE_THREAD) $(BIN)/python scripts/execute_notebooks.py notebooks/*.ipynb
 
+# Each script prints ratios measured in one run; bench_training.py compares
+# with PyTorch when it is installed (`pip install torch`, not a dependency).
 bench: dev binder
 	$(BIN)/python benchmarks/bench_optimizers.py
+	$(BIN)/python benchmarks/bench_training.py
+	$(ONE_THREAD) $(BIN)/python benchmarks/bench_notebooks.py
 	$(BIN)/python benchmarks/bench_browser.py
 
 clean:

@@ -9,8 +9,8 @@ timed next to ``np.copyto`` of an array of the same size: the memory-bandwidth f
 step has to read the parameter and its gradient and write the parameter back at least once.
 The two are timed alternately, round after round, and the table gives the median time of each
 and the median of the per-round ratios step / copy, all measured in this one run. The row
-"finite check" is the part of every step that checks the gradient for NaN and infinity
-(``np.isfinite(g).all()``).
+"finite check" is the part of every step that checks the gradient for NaN and infinity (one
+``np.vdot(g, g)``: a sum of squares is finite only if every entry is).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ try:
 except ImportError:  # not installed: use the copy in this repository
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from course_lib.optimizers import SGD, Adam, AdamW, Momentum, RMSProp
+from course_lib.optimizers import SGD, Adam, AdamW, Momentum, RMSProp, _check_finite
 
 N = 1_000_000
 ROUNDS = 31  # timed rounds; each round times every case once, step and copy alternately
@@ -60,7 +60,7 @@ def measure(dtype) -> dict[str, tuple[float, float, float]]:
     def copy():
         np.copyto(target, source)
 
-    work = {"finite check": lambda: np.isfinite(grads["w"]).all()}
+    work = {"finite check": lambda: _check_finite("w", grads["w"])}
     for name, make in CASES.items():
         optimizer = make()
         optimizer.step(params, grads)  # creates the state, so it is not timed

@@ -21,12 +21,17 @@ __all__ = ["softmax_cross_entropy", "mse", "accuracy"]
 
 
 def _check_logits_labels(logits: object, labels: object) -> tuple[np.ndarray, np.ndarray]:
-    logits = check_array("logits", logits, ndim=2, finite=False)
+    # A float array, as in every training step, needs only its shape checked; check_array
+    # handles (and converts) everything else.
+    if not (isinstance(logits, np.ndarray) and logits.dtype.kind == "f"):
+        logits = check_array("logits", logits, ndim=2, finite=False)
+    elif logits.ndim != 2:
+        raise ValueError(f"logits must be 2-D, got shape {logits.shape}")
     n, c = logits.shape
     if n < 1 or c < 1:
         raise ValueError(f"logits must have shape (N, C) with N, C >= 1, got {logits.shape}")
     labels = np.asarray(labels)
-    if labels.dtype == np.bool_ or not np.issubdtype(labels.dtype, np.integer):
+    if labels.dtype.kind not in "iu":  # signed or unsigned integers (not bool: kind "b")
         raise TypeError(
             f"labels must be integer class indices, got dtype {labels.dtype}; "
             "convert with labels.astype(int) if they hold whole numbers"
@@ -67,11 +72,11 @@ def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[float
     n = logits.shape[0]
     rows = np.arange(n)
     # shifted = z - max_j z_j  (every row's largest entry becomes 0: exp cannot overflow)
-    shifted = logits - logits.max(axis=1, keepdims=True)
+    shifted = logits - np.maximum.reduce(logits, axis=1, keepdims=True)
     p = np.exp(shifted)
     sum_exp = np.add.reduce(p, axis=1, keepdims=True)
     # L = mean_n (log sum_j exp(shifted) - shifted[n, y[n]])
-    loss = float(np.mean(np.log(sum_exp[:, 0]) - shifted[rows, labels]))
+    loss = float(np.add.reduce(np.log(sum_exp[:, 0]) - shifted[rows, labels]) / n)
     # dL/dz = (softmax(z) - onehot(y)) / N
     p /= sum_exp
     p[rows, labels] -= 1

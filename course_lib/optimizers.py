@@ -20,8 +20,8 @@ Every optimizer has the same small contract::
   ``weight_decay`` in ``SGD`` and ``Adam``).
 - Everything is checked before any parameter changes, so a bad call leaves ``params`` and the
   state untouched. That includes a NaN or infinite gradient (the usual sign of a learning rate
-  that is too large): the check reads every gradient once, which costs about one array copy,
-  while an SGD step costs about four and an Adam step about fourteen
+  that is too large): the check reads every gradient once, which costs about half an array
+  copy, while an SGD step costs about four and an Adam step about fourteen
   (``benchmarks/bench_optimizers.py`` measures them).
 
 The forms follow PyTorch, so the lessons can check every optimizer against ``torch.optim``:
@@ -95,19 +95,25 @@ class Optimizer:
     def _same_arrays_as_checked(self, params: object, grads: object) -> bool:
         """True if ``params`` and ``grads`` hold the very arrays of the last full check."""
         checked = self._checked
-        return (
+        if not (
             isinstance(params, dict)
             and isinstance(grads, dict)
             and len(params) == len(grads) == len(checked) > 0
-            and all(
-                params.get(name) is w
-                and grads.get(name) is g
-                and w.shape == g.shape == shape
-                and w.dtype == g.dtype == dtype
-                and w.flags.writeable
-                for name, w, g, shape, dtype in checked
-            )
-        )
+        ):
+            return False
+        for name, w, g, shape, dtype in checked:
+            # an array keeps its memory, but its shape, dtype and flags can be set in place
+            if (
+                params.get(name) is not w
+                or grads.get(name) is not g
+                or w.shape != shape
+                or g.shape != shape
+                or w.dtype != dtype
+                or g.dtype != dtype
+                or not w.flags.writeable
+            ):
+                return False
+        return True
 
     def __repr__(self) -> str:
         args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._repr_args)

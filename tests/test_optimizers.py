@@ -492,3 +492,108 @@ def test_reusing_state_for_a_different_shape_asks_for_reset():
     opt.reset()
     opt.step({"W": np.ones((4, 3))}, {"W": np.ones((4, 3))})
     assert opt.state["W"]["v"].shape == (4, 3)
+
+
+# --- the same arrays at every step (a training loop): checked in full once, then cheaply ----
+
+
+def _break_by_nan(params, grads):
+    grads["b"][2] = np.nan
+
+
+def _break_by_inf(params, grads):
+    grads["W"][0, 0] = -np.inf
+
+
+def _break_by_read_only(params, grads):
+    params["b"].flags.writeable = False
+
+
+def _break_by_reshape_in_place(params, grads):
+    grads["W"].shape = (4, 3)
+
+
+def _break_by_new_grad_array(params, grads):
+    grads["W"] = np.ones((4, 3))
+
+
+def _break_by_missing_grad(params, grads):
+    del grads["b"]
+
+
+def _break_by_shared_memory(params, grads):
+    grads["W"] = params["W"]
+
+
+def _break_by_new_state_shape(opt):
+    opt.state["W"]["v"] = np.zeros((4, 3))
+
+
+@pytest.mark.parametrize(
+    ("break_it", "error", "match"),
+    [
+        (_break_by_nan, ValueError, r"grads\['b'\].*NaN"),
+        (_break_by_inf, ValueError, r"grads\['W'\].*infinity"),
+        (_break_by_read_only, ValueError, r"params\['b'\] is read-only"),
+        (_break_by_reshape_in_place, ValueError, r"grads\['W'\] has shape \(4, 3\)"),
+        (_break_by_new_grad_array, ValueError, r"grads\['W'\] has shape \(4, 3\)"),
+        (_break_by_missing_grad, ValueError, r"missing from grads \['b'\]"),
+        (_break_by_shared_memory, ValueError, "shares memory"),
+    ],
+)
+def test_arrays_changed_between_steps_are_caught_before_anything_changes(break_it, error, match):
+    params = make_params()
+    grads = make_grads(params)
+    opt = Adam(0.01)
+    for _ in range(3):  # the same dicts and arrays at every step, as in fit
+        opt.step(params, grads)
+    saved_params = {name: w.copy() for name, w in params.items()}
+    saved_state = {name: {k: np.copy(v) for k, v in s.items()} for name, s in opt.state.items()}
+    break_it(params, grads)
+    with pytest.raises(error, match=match):
+        opt.step(params, grads)
+    for name in params:
+        np.testing.assert_array_equal(params[name], saved_params[name])
+        for key, value in opt.state[name].items():
+            np.testing.assert_array_equal(value, saved_state[name][key])
+
+
+def test_a_state_array_replaced_between_steps_is_caught():
+    params = make_params()
+    grads = make_grads(params)
+    opt = Momentum(0.1)
+    opt.step(params, grads)
+    _break_by_new_state_shape(opt)
+    before = {name: w.copy() for name, w in params.items()}
+    with pytest.raises(ValueError, match=r"state\['W'\]\['v'\].*reset\(\)"):
+        opt.step(params, grads)
+    for name in params:
+        np.testing.assert_array_equal(params[name], before[name])
+
+
+@pytest.mark.parametrize("kind", sorted(OPTIMIZERS))
+def test_the_same_arrays_step_after_step_give_the_same_result_as_fresh_ones(kind):
+    # The first step of each run checks in full; the later steps of `reused` take the short
+    # check (same arrays), those of `fresh` the full one (new arrays every step).
+    reused_opt, fresh_opt = OPTIMIZERS[kind](), OPTIMIZERS[kind]()
+    reused, fresh = make_params(), make_params()
+    grads = make_grads(reused)
+    for step in range(4):
+        for name, g in make_grads(reused, seed=10 + step).items():
+            grads[name][...] = g  # new values written into the same arrays
+        reused_opt.step(reused, grads)
+        fresh_opt.step(dict(fresh), {name: g.copy() for name, g in grads.items()})
+    for name in reused:
+        np.testing.assert_array_equal(reused[name], fresh[name])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_huge_finite_gradients_are_not_taken_for_infinity(dtype):
+    # The finite check first looks at the sum of squares, which overflows here although every
+    # entry is finite: the step must still be taken, not refused.
+    huge = np.sqrt(np.finfo(dtype).max)
+    params = {"w": np.zeros(4, dtype)}
+    grads = {"w": np.array([huge, -huge, 1.0, 0.0], dtype)}
+    assert not np.isfinite(np.vdot(grads["w"], grads["w"]))
+    SGD(1e-30).step(params, grads)
+    np.testing.assert_allclose(params["w"], -1e-30 * grads["w"], rtol=1e-6)
