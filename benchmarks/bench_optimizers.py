@@ -10,7 +10,7 @@ step has to read the parameter and its gradient and write the parameter back at 
 The two are timed alternately, round after round, and the table gives the median time of each
 and the median of the per-round ratios step / copy, all measured in this one run. The row
 "finite check" is the part of every step that checks the gradient for NaN and infinity (one
-``np.vdot(g, g)``: a sum of squares is finite only if every entry is).
+``np.isfinite(g).all()``).
 """
 
 from __future__ import annotations

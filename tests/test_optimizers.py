@@ -589,8 +589,8 @@ def test_the_same_arrays_step_after_step_give_the_same_result_as_fresh_ones(kind
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_huge_finite_gradients_are_not_taken_for_infinity(dtype):
-    # The finite check first looks at the sum of squares, which overflows here although every
-    # entry is finite: the step must still be taken, not refused.
+    # A sum-of-squares shortcut for the finite check would overflow here although every entry
+    # is finite: the step must still be taken, not refused.
     huge = np.sqrt(np.finfo(dtype).max)
     params = {"w": np.zeros(4, dtype)}
     grads = {"w": np.array([huge, -huge, 1.0, 0.0], dtype)}
