@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from course_lib import checks
+from course_lib.checks.adam import _reference_adam_step, _reference_bias_corrections
 from course_lib.optimizers import Adam
 
 
@@ -60,7 +61,7 @@ def test_the_adam_step_reference_is_several_library_steps():
     for t in range(1, 8):
         grads = {k: rng.normal(size=w.shape) for k, w in params.items()}
         opt.step(params, grads)
-        items = checks._reference_adam_step(mine, grads, m, v, t, 0.05, 0.8, 0.99, 1e-6)
+        items = _reference_adam_step(mine, grads, m, v, t, 0.05, 0.8, 0.99, 1e-6)
         mine = dict(zip(("W", "b"), items[:2], strict=True))
         m = dict(zip(("W", "b"), items[2:4], strict=True))
         v = dict(zip(("W", "b"), items[4:], strict=True))
@@ -82,7 +83,7 @@ def test_the_bias_corrections_reference_is_the_measured_step_ratio():
         corrected.step(a, {"w": g})
         uncorrected.step(b, {"w": g})
         ratios.append((b["w"] - before_b) / (a["w"] - before_a))
-    expected = checks._reference_bias_corrections(0.9, 0.999, np.arange(1, 31))[2]
+    expected = _reference_bias_corrections(0.9, 0.999, np.arange(1, 31))[2]
     np.testing.assert_allclose(np.array(ratios), expected[:, None] * np.ones(4), rtol=1e-9)
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from course_lib import checks
+from course_lib.checks.recipe import _reference_epochs_to_target, _reference_t_interval
 from course_lib.experiments import summarize, t_quantile
 from course_lib.training import History
 
@@ -33,14 +34,14 @@ def test_the_epochs_reference_is_history_epochs_to(target):
     curve = np.array([0.1, 0.55, 0.8, np.nan, 0.93, 0.9, 0.96])
     history = History(epochs=6, steps_per_epoch=1, step_loss=np.zeros(6), step_lr=np.zeros(6),
                       val_accuracy=curve)
-    assert checks._reference_epochs_to_target(curve, target) == history.epochs_to(
+    assert _reference_epochs_to_target(curve, target) == history.epochs_to(
         "val_accuracy", target)
 
 
 def test_the_t_interval_reference_matches_the_t_table():
     # Student's t table: t_{0.975, 4} = 2.7764; mean 2, s = sqrt(2.5) for 0..4
     values = np.array([0.0, 1.0, 2.0, 3.0, 4.0])
-    mean, low, high = checks._reference_t_interval(values, 0.95)
+    mean, low, high = _reference_t_interval(values, 0.95)
     half = 2.7764 * math.sqrt(2.5) / math.sqrt(5)
     assert mean == 2.0
     assert (high - low) / 2 == pytest.approx(half, rel=1e-4)
@@ -49,7 +50,7 @@ def test_the_t_interval_reference_matches_the_t_table():
 
 def test_the_t_interval_reference_leaves_out_what_is_not_finite():
     values = np.array([1.0, np.inf, 2.0, np.nan, 4.0])
-    assert checks._reference_t_interval(values, 0.9) == checks._reference_t_interval(
+    assert _reference_t_interval(values, 0.9) == _reference_t_interval(
         np.array([1.0, 2.0, 4.0]), 0.9)
 
 

@@ -6,6 +6,11 @@ import numpy as np
 import pytest
 
 from course_lib import checks
+from course_lib.checks.lr_schedules import (
+    _reference_inverse_time_staircase,
+    _reference_noise_floor,
+    _reference_warmup_cosine,
+)
 
 
 def good_inverse_time_staircase(lr0, epoch, decay_rate, interval):
@@ -27,12 +32,12 @@ def good_noise_floor(lr, L, sigma):  # noqa: N803
 
 def test_the_staircase_reference_is_the_deep_learning_specialization_formula():
     for epoch in range(12):
-        assert checks._reference_inverse_time_staircase(0.5, epoch, 0.3, 4) == pytest.approx(
+        assert _reference_inverse_time_staircase(0.5, epoch, 0.3, 4) == pytest.approx(
             0.5 / (1 + 0.3 * np.floor(epoch / 4)), rel=1e-15)
 
 
 def test_the_warmup_cosine_reference_ramps_then_follows_the_cosine():
-    lrs = [checks._reference_warmup_cosine(t, 0.2, 4, 24) for t in range(24)]
+    lrs = [_reference_warmup_cosine(t, 0.2, 4, 24) for t in range(24)]
     np.testing.assert_allclose(lrs[:5], 0.2 * np.arange(1, 6) / 5, rtol=1e-15)  # peak at t = w
     k = np.arange(20)
     np.testing.assert_allclose(lrs[4:], 0.1 * (1 + np.cos(np.pi * k / 20)), rtol=1e-13)
@@ -41,7 +46,7 @@ def test_the_warmup_cosine_reference_ramps_then_follows_the_cosine():
 def test_the_noise_floor_reference_is_the_fixed_point_of_the_second_moment_recursion():
     lr, L, sigma = 0.7, 2.0, 0.5  # noqa: N806
     v = sigma**2 * lr**2 / (1 - (1 - lr * L) ** 2)  # v = (1 − ηL)² v + η² σ²
-    assert checks._reference_noise_floor(lr, L, sigma) == pytest.approx(L * v / 2, rel=1e-14)
+    assert _reference_noise_floor(lr, L, sigma) == pytest.approx(L * v / 2, rel=1e-14)
 
 
 # --- right answers pass --------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from course_lib import checks
+from course_lib.checks.mini_batch import _reference_batch_gradient_variance
 
 
 def epoch_batches(n_samples, batch_size, rng):
@@ -137,7 +138,7 @@ def test_the_reference_is_the_average_over_every_possible_batch():
         distances = [np.sum((G[list(rows)].mean(axis=0) - full) ** 2)
                      for rows in combinations(range(6), batch_size)]
         assert batch_gradient_variance(G, batch_size) == pytest.approx(np.mean(distances))
-        assert checks._reference_batch_gradient_variance(G, batch_size) == pytest.approx(
+        assert _reference_batch_gradient_variance(G, batch_size) == pytest.approx(
             np.mean(distances), abs=1e-12)
 
 

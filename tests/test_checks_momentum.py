@@ -4,6 +4,11 @@ import numpy as np
 import pytest
 
 from course_lib import checks
+from course_lib.checks.momentum import (
+    _reference_ema_weights,
+    _reference_momentum_step,
+    _reference_optimal_momentum,
+)
 from course_lib.optimizers import Momentum
 
 
@@ -33,7 +38,7 @@ def test_the_momentum_step_reference_is_the_library_step():
     for _ in range(5):
         grads = {k: rng.normal(size=w.shape) for k, w in params.items()}
         opt.step(params, grads)
-        mine, velocity = checks._reference_momentum_step(mine, grads, velocity, 0.3, 0.8)
+        mine, velocity = _reference_momentum_step(mine, grads, velocity, 0.3, 0.8)
         for k in params:
             np.testing.assert_allclose(mine[k], params[k], rtol=1e-13)
             np.testing.assert_allclose(velocity[k], opt.state[k]["v"], rtol=1e-13)
@@ -43,7 +48,7 @@ def test_the_momentum_step_reference_is_the_library_step():
 def test_the_ema_weights_reference_is_the_library_velocity(beta):
     # v_t is linear in the gradients: feeding a single 1 at step t - k reads off weight k
     t = 12
-    weights = checks._reference_ema_weights(beta, t)
+    weights = _reference_ema_weights(beta, t)
     for k in range(t):
         opt = Momentum(0.1, beta=beta)
         params = {"x": np.zeros(1)}
@@ -54,7 +59,7 @@ def test_the_ema_weights_reference_is_the_library_velocity(beta):
 
 def test_the_optimal_momentum_reference_gives_the_heavy_ball_step():
     L, mu = 4.0, 0.01  # noqa: N806
-    lr, beta, rate = checks._reference_optimal_momentum(L, mu)
+    lr, beta, rate = _reference_optimal_momentum(L, mu)
     assert lr * (1 - beta) == pytest.approx(4 / (np.sqrt(L) + np.sqrt(mu)) ** 2)
     assert rate == pytest.approx(np.sqrt(beta))
     assert lr == pytest.approx(np.sqrt(L / mu) / L)

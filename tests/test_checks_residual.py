@@ -3,6 +3,10 @@
 import numpy as np
 
 from course_lib import checks
+from course_lib.checks.residual import (
+    _reference_backprop_jacobians,
+    _reference_residual_forward_backward,
+)
 from course_lib.layers import Dense, ReLU, Residual, Sequential
 
 
@@ -26,8 +30,8 @@ def test_the_residual_reference_is_the_library_residual_layer():
     x, dy = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
     y_lib = layer.forward(x)
     dx_lib = layer.backward(dy)
-    y_ref, dx_ref = checks._reference_residual_forward_backward(block.forward, block.backward,
-                                                                x, dy)
+    y_ref, dx_ref = _reference_residual_forward_backward(block.forward, block.backward,
+                                                         x, dy)
     np.testing.assert_allclose(y_ref, y_lib, rtol=1e-14)
     np.testing.assert_allclose(dx_ref, dx_lib, rtol=1e-14)
 
@@ -40,8 +44,8 @@ def test_the_jacobian_reference_is_the_explicit_product():
     plain = np.linalg.multi_dot([g[None, :], jacobians[2], jacobians[1], jacobians[0]])[0]
     skip = np.linalg.multi_dot([g[None, :], eye + jacobians[2], eye + jacobians[1],
                                 eye + jacobians[0]])[0]
-    np.testing.assert_allclose(checks._reference_backprop_jacobians(g, jacobians, False), plain)
-    np.testing.assert_allclose(checks._reference_backprop_jacobians(g, jacobians, True), skip)
+    np.testing.assert_allclose(_reference_backprop_jacobians(g, jacobians, False), plain)
+    np.testing.assert_allclose(_reference_backprop_jacobians(g, jacobians, True), skip)
 
 
 def test_the_jacobian_reference_is_backprop_through_residual_dense_layers():
@@ -52,7 +56,7 @@ def test_the_jacobian_reference_is_backprop_through_residual_dense_layers():
     chain.forward(rng.normal(size=(1, 3)))
     g = rng.normal(size=3)
     jacobians = np.array([layer.W.T for layer in layers])
-    np.testing.assert_allclose(checks._reference_backprop_jacobians(g, jacobians, True),
+    np.testing.assert_allclose(_reference_backprop_jacobians(g, jacobians, True),
                                chain.backward(g[None, :])[0], rtol=1e-12)
 
 

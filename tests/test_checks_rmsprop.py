@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from course_lib import checks
+from course_lib.checks.rmsprop import _reference_effective_learning_rates
 
 
 def good_rmsprop_step(params, grads, s, lr, beta, eps):
@@ -153,7 +154,7 @@ def test_a_never_updated_coordinate_gets_lr_over_eps():
     # the reference itself, on the case the docstring promises
     grads = np.zeros((3, 2))
     grads[:, 1] = 1.0
-    rates = checks._reference_effective_learning_rates(grads, 0.1, 0.9, 1e-2)
+    rates = _reference_effective_learning_rates(grads, 0.1, 0.9, 1e-2)
     assert np.allclose(rates[:, 0], 0.1 / 1e-2)
 
 

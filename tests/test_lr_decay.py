@@ -21,6 +21,7 @@ from course_lib.losses import mse
 from course_lib.optimizers import SGD
 from course_lib.problems import NoisyQuadratic
 from course_lib.training import fit
+from course_lib.widgets.lr_schedules import _LR_SCHEDULE_KNOBS
 
 REFERENCE = np.load(Path(__file__).parent / "fixtures" / "lr_decay.npz")
 CONFIGS = json.loads(str(REFERENCE["configs"]))
@@ -201,7 +202,7 @@ def test_every_schedule_redraws_and_shows_only_its_own_sliders():
         explorer.set(schedule=name)
         images.add(explorer.image.value)
         shown = {k for k, c in explorer.controls.items() if c.layout.display != "none"}
-        assert shown == {"schedule", "lr0", "warmup", *widgets._LR_SCHEDULE_KNOBS[name]}
+        assert shown == {"schedule", "lr0", "warmup", *_LR_SCHEDULE_KNOBS[name]}
     assert len(images) == len(widgets.LR_SCHEDULE_NAMES)
 
 

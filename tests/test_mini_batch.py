@@ -11,6 +11,7 @@ from course_lib.layers import Dense
 from course_lib.losses import mse
 from course_lib.optimizers import SGD
 from course_lib.training import fit
+from course_lib.widgets.mini_batch import _diverged, _smoothed
 
 
 def pixels(png: bytes) -> np.ndarray:
@@ -36,13 +37,13 @@ def runs():
 
 
 def test_smoothing_a_constant_gives_the_constant_from_the_first_step():
-    np.testing.assert_allclose(widgets._smoothed(np.full(20, 3.0), span=5), 3.0)
+    np.testing.assert_allclose(_smoothed(np.full(20, 3.0), span=5), 3.0)
 
 
 def test_a_span_of_one_or_less_leaves_the_values_alone():
     values = np.random.default_rng(0).normal(size=30)
-    np.testing.assert_allclose(widgets._smoothed(values, span=1), values)
-    np.testing.assert_allclose(widgets._smoothed(values, span=0), values)
+    np.testing.assert_allclose(_smoothed(values, span=1), values)
+    np.testing.assert_allclose(_smoothed(values, span=0), values)
 
 
 def test_smoothing_is_the_bias_corrected_moving_average():
@@ -52,12 +53,12 @@ def test_smoothing_is_the_bias_corrected_moving_average():
     for t, x in enumerate(values, start=1):
         m = beta * m + (1 - beta) * x
         expected.append(m / (1 - beta**t))
-    np.testing.assert_allclose(widgets._smoothed(values, span=4), expected)
+    np.testing.assert_allclose(_smoothed(values, span=4), expected)
 
 
 def test_smoothing_shrinks_the_noise_about_a_level():
     noise = np.random.default_rng(2).normal(size=4000)
-    smooth = widgets._smoothed(1.0 + noise, span=50)[200:]
+    smooth = _smoothed(1.0 + noise, span=50)[200:]
     # an EMA with weight 1/50 keeps a variance of (1/50) / (2 − 1/50) ≈ 1/99 of white noise
     assert smooth.std() == pytest.approx(np.sqrt(1 / 99), rel=0.25)
     assert smooth.mean() == pytest.approx(1.0, abs=0.05)
@@ -114,20 +115,20 @@ def test_the_title_names_the_run_and_a_divergence(runs):
     explorer = widgets.mini_batch_explorer(runs, batch_size=64, lr=0.1)
     title = explorer.figure.axes[0].get_title()
     assert title == "B = 64, lr = 0.1: 1 steps per epoch, lr/B = 1.6e-03"
-    assert widgets._diverged(runs[8, 50.0]) and not widgets._diverged(runs[8, 0.1])
+    assert _diverged(runs[8, 50.0]) and not _diverged(runs[8, 0.1])
     explorer.set(batch_size=8, lr=50.0)
     assert explorer.figure.axes[0].get_title().endswith("diverged")
 
 
 def test_a_run_diverged_when_its_loss_went_nan_or_ended_no_lower_than_it_started(runs):
     history = runs[8, 0.1]
-    assert not widgets._diverged(history)
+    assert not _diverged(history)
     saved = history.train_loss.copy()
     try:
         history.train_loss[-1] = history.train_loss[0]
-        assert widgets._diverged(history)
+        assert _diverged(history)
         history.train_loss[-1] = np.nan
-        assert widgets._diverged(history)
+        assert _diverged(history)
     finally:
         history.train_loss[:] = saved
 

@@ -1,0 +1,61 @@
+"""Checkers for the exercises.
+
+Each ``check_*`` function takes the learner's function, runs it on random
+cases next to the reference answer, prints one line per case (``pass``, or
+the first mismatch with the inputs that produced it) and returns ``True``
+only when every case passes. The learner's inputs are fresh copies on every
+call, and a function that changes its inputs is reported, because callers
+of a numerical routine rely on their arrays staying put.
+
+The checkers depend on nothing but their arguments: a learner may print,
+add cells or rename things around their function without breaking them.
+
+``core`` holds what they share (``run_cases``); each lesson's checkers, with
+their reference answers, have a module of their own: ``gradient_descent``
+(00), ``feature_scaling`` (01), ``momentum`` (02), ``rmsprop`` (03), ``adam``
+(04), ``mini_batch`` (05), ``lr_schedules`` (06), ``batch_norm`` (07),
+``residual`` (08), ``recipe`` (09). All of them are imported here:
+``checks.check_momentum_step(momentum_step)``.
+"""
+
+from course_lib.checks.adam import check_adam_step, check_bias_corrections
+from course_lib.checks.batch_norm import (
+    check_batchnorm_backward,
+    check_batchnorm_forward,
+    check_running_stats,
+)
+from course_lib.checks.core import Case, run_cases
+from course_lib.checks.feature_scaling import (
+    check_condition_number,
+    check_mean_normalize,
+    check_zscore,
+)
+from course_lib.checks.gradient_descent import check_gradient_descent, check_optimal_step
+from course_lib.checks.lr_schedules import (
+    check_inverse_time_staircase,
+    check_noise_floor,
+    check_warmup_cosine,
+)
+from course_lib.checks.mini_batch import check_batch_gradient_variance, check_epoch_batches
+from course_lib.checks.momentum import (
+    check_ema_weights,
+    check_momentum_step,
+    check_optimal_momentum,
+)
+from course_lib.checks.recipe import check_epochs_to_target, check_t_interval
+from course_lib.checks.residual import check_backprop_jacobians, check_residual_forward_backward
+from course_lib.checks.rmsprop import check_effective_learning_rates, check_rmsprop_step
+
+__all__ = [
+    "Case", "run_cases",
+    "check_gradient_descent", "check_optimal_step",
+    "check_zscore", "check_mean_normalize", "check_condition_number",
+    "check_momentum_step", "check_optimal_momentum", "check_ema_weights",
+    "check_rmsprop_step", "check_effective_learning_rates",
+    "check_adam_step", "check_bias_corrections",
+    "check_epoch_batches", "check_batch_gradient_variance",
+    "check_inverse_time_staircase", "check_warmup_cosine", "check_noise_floor",
+    "check_batchnorm_forward", "check_batchnorm_backward", "check_running_stats",
+    "check_residual_forward_backward", "check_backprop_jacobians",
+    "check_epochs_to_target", "check_t_interval",
+]

@@ -1,0 +1,139 @@
+"""Lesson 03, RMSProp: the checkers of its exercises.
+
+``check_rmsprop_step``, ``check_effective_learning_rates``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from course_lib.checks.core import _describe, run_cases
+
+_RMSPROP_NAMES = ("W", "b")
+
+
+def _reference_rmsprop_step(params, grads, s, lr, beta, eps):
+    from course_lib.optimizers import RMSProp
+
+    optimizer = RMSProp(lr, beta=beta, eps=eps)
+    # one step on zeros creates the optimizer's state; then load the learner's s into it
+    optimizer.step({k: np.zeros_like(v) for k, v in params.items()},
+                   {k: np.zeros_like(v) for k, v in params.items()})
+    for name in params:
+        optimizer.state[name]["s"][...] = s[name]
+    new_params = {name: w.copy() for name, w in params.items()}
+    optimizer.step(new_params, grads)
+    new_s = {name: optimizer.state[name]["s"] for name in params}
+    return tuple(new_params[k] for k in _RMSPROP_NAMES) + tuple(new_s[k] for k in _RMSPROP_NAMES)
+
+
+def _as_rmsprop_items(learner_fn: Callable[..., Any]) -> Callable[..., tuple]:
+    """Call the learner's ``rmsprop_step`` and flatten its two dicts into the compared items.
+
+    Raises (and so reports) a result of the wrong form, or inputs changed in place.
+    """
+
+    def adapted(params, grads, s, lr, beta, eps):
+        inputs = {"params": params, "grads": grads, "s": s}
+        before = copy.deepcopy(inputs)
+        result = learner_fn(params, grads, s, lr, beta, eps)
+        for arg, value in inputs.items():
+            for name in _RMSPROP_NAMES:
+                if not np.array_equal(value[name], before[arg][name]):
+                    raise ValueError(
+                        f"your function changed {arg}[{name!r}] in place; "
+                        "return new arrays and leave the inputs alone"
+                    )
+        if result is None:
+            return None
+        if not isinstance(result, tuple | list) or len(result) != 2:
+            raise TypeError(f"return the pair (new_params, new_s), got {_describe(result)}")
+        for label, value in zip(("new_params", "new_s"), result, strict=True):
+            if not isinstance(value, dict) or set(value) != set(_RMSPROP_NAMES):
+                raise TypeError(
+                    f"{label} must be a dict with the keys {list(_RMSPROP_NAMES)}, "
+                    f"got {_describe(value)}"
+                )
+        new_params, new_s = result
+        return (tuple(new_params[k] for k in _RMSPROP_NAMES)
+                + tuple(new_s[k] for k in _RMSPROP_NAMES))
+
+    return adapted
+
+
+def check_rmsprop_step(learner_fn: Callable[..., tuple], seed: int = 0) -> bool:
+    """Exercise: ``rmsprop_step(params, grads, s, lr, beta, eps)`` -> ``(new_params, new_s)``.
+
+    ``params``, ``grads`` and ``s`` are dicts with the keys ``"W"`` and ``"b"``; for each key::
+
+        s_new = beta * s + (1 - beta) * g**2
+        w_new = w - lr * g / (sqrt(s_new) + eps)
+
+    Nothing passed in may change. The items compared are, in order, ``new_params["W"]``,
+    ``new_params["b"]``, ``new_s["W"]`` and ``new_s["b"]``. Cases: random shapes, a first step
+    (``s = 0``), gradients of very different sizes, and an ``eps`` large enough to matter.
+    """
+    if not callable(learner_fn):
+        raise TypeError(f"pass your function itself, got {type(learner_fn).__name__}")
+    rng = np.random.default_rng(seed)
+    cases = []
+    settings = [  # (lr, beta, eps, gradient scale, first step?)
+        (0.01, 0.9, 1e-8, 1.0, True),
+        (0.001, 0.99, 1e-8, 1.0, False),
+        (0.1, 0.5, 1e-3, 1e-3, False),
+        (0.05, 0.9, 1e-2, 1e-2, True),
+        (0.003, 0.999, 1e-8, 1e3, False),
+    ]
+    for lr, beta, eps, scale, first in settings:
+        shapes = {"W": (int(rng.integers(1, 4)), int(rng.integers(1, 4))),
+                  "b": (int(rng.integers(1, 4)),)}
+        grads = {k: scale * rng.standard_normal(shape) for k, shape in shapes.items()}
+        s = {k: np.zeros(shape) if first else scale**2 * rng.uniform(0.1, 2.0, size=shape)
+             for k, shape in shapes.items()}
+        cases.append({
+            "params": {k: rng.standard_normal(shape) for k, shape in shapes.items()},
+            "grads": grads, "s": s, "lr": lr, "beta": beta, "eps": eps,
+        })
+    print("rmsprop_step: items compared: 0 = new_params['W'], 1 = new_params['b'], "
+          "2 = new_s['W'], 3 = new_s['b']")
+    return run_cases("rmsprop_step", _as_rmsprop_items(learner_fn), _reference_rmsprop_step,
+                     cases)
+
+
+def _reference_effective_learning_rates(grads, lr, beta, eps):
+    from course_lib.optimizers import RMSProp
+
+    optimizer = RMSProp(lr, beta=beta, eps=eps)
+    params = {"w": np.zeros(grads.shape[1])}
+    rows = []
+    for g in grads:
+        optimizer.step(params, {"w": np.array(g, dtype=np.float64)})
+        rows.append(lr / (np.sqrt(optimizer.state["w"]["s"]) + eps))
+    return np.array(rows)
+
+
+def check_effective_learning_rates(learner_fn: Callable[..., np.ndarray], seed: int = 0) -> bool:
+    """Exercise: ``effective_learning_rates(grads, lr, beta, eps)``.
+
+    ``grads`` has shape ``(T, n)``: the gradients of ``n`` coordinates over ``T`` steps. Return
+    the array of shape ``(T, n)`` whose row ``t`` is ``lr / (sqrt(s_t) + eps)``, the
+    per-coordinate learning rate RMSProp uses at step ``t``, after ``s`` has taken in
+    ``grads[t]`` (``s`` starts at 0). Cases: coordinates whose gradients differ by up to
+    ``10^6`` in size, a coordinate whose gradient is always 0, several betas and eps.
+    """
+    rng = np.random.default_rng(seed)
+    cases = []
+    for lr, beta, eps in [(0.01, 0.9, 1e-8), (0.001, 0.99, 1e-8), (0.1, 0.5, 1e-4),
+                          (0.05, 0.9, 1e-2), (0.01, 0.0, 1e-8)]:
+        steps, n = int(rng.integers(1, 12)), int(rng.integers(2, 5))
+        sizes = 10.0 ** rng.uniform(-3, 3, size=n)
+        grads = sizes * rng.standard_normal((steps, n))
+        if eps >= 1e-4:
+            grads[:, 0] = 0.0  # a coordinate that never gets a gradient: lr / eps
+        cases.append({"grads": grads, "lr": lr, "beta": beta, "eps": eps})
+    return run_cases("effective_learning_rates", learner_fn,
+                     _reference_effective_learning_rates, cases)
