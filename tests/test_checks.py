@@ -113,3 +113,27 @@ def test_an_infinite_expectation_is_reported_without_warnings(capsys):
         warnings.simplefilter("error")
         assert checks.run_cases("f", learner, reference, [{"x": 1.0}]) is False
     assert "expected inf at index (0,), got 5.0" in capsys.readouterr().out
+
+
+def test_an_array_changed_inside_an_input_dict_is_reported(capsys):
+    def reference(params):
+        return params["W"] * 2
+
+    def in_place(params):
+        params["W"] *= 2
+        return params["W"]
+
+    assert checks.run_cases("double", in_place, reference, [{"params": {"W": np.ones(3)}}]) is False
+    assert "changed params['W'] in place" in capsys.readouterr().out
+
+
+def test_a_change_in_place_is_reported_even_when_the_function_then_fails(capsys):
+    def reference(x):
+        return x + 1
+
+    def mutates_then_fails(x):
+        x += 1
+        raise RuntimeError("later bug")
+
+    assert checks.run_cases("inc", mutates_then_fails, reference, [{"x": np.zeros(2)}]) is False
+    assert "changed its input 'x'" in capsys.readouterr().out

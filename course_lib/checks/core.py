@@ -70,9 +70,16 @@ def _same(expected: Any, got: Any, rtol: float, atol: float) -> str | None:
 
 
 def _unchanged(before: Case, after: Case) -> str | None:
+    """What the learner changed in place: an input array, or an array inside an input dict."""
     for name, value in before.items():
         if isinstance(value, np.ndarray) and not np.array_equal(value, after[name], equal_nan=True):
             return f"your function changed its input {name!r}; work on a copy instead"
+        if isinstance(value, dict):
+            for key, array in value.items():
+                if isinstance(array, np.ndarray) and not np.array_equal(
+                    array, after[name][key], equal_nan=True
+                ):
+                    return f"your function changed {name}[{key!r}] in place; work on a copy instead"
     return None
 
 
@@ -104,10 +111,12 @@ def run_cases(
             results.append(False)
             break
         except Exception as error:  # the learner's bug, reported, not raised
-            print(f"{name} case {k}: FAIL, raised {type(error).__name__}: {error}  [{inputs}]")
+            problem = _unchanged(case, given) or f"raised {type(error).__name__}: {error}"
+            print(f"{name} case {k}: FAIL, {problem}  [{inputs}]")
             results.append(False)
             continue
-        problem = _same(expected, got, rtol, atol) or _unchanged(case, given)
+        # an input changed in place is reported first: it can also spoil the values
+        problem = _unchanged(case, given) or _same(expected, got, rtol, atol)
         print(f"{name} case {k}: " + (f"FAIL, {problem}  [{inputs}]" if problem else "pass"))
         results.append(problem is None)
     passed = sum(results)

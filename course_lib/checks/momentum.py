@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 
 import numpy as np
@@ -69,16 +68,7 @@ def check_momentum_step(learner_fn: Callable[..., tuple], seed: int = 0) -> bool
             _reference_momentum_step(params, grads, velocity, lr, beta), list(params))
 
     def learner(params, grads, velocity, lr, beta):
-        inputs = {"params": params, "grads": grads, "velocity": velocity}
-        before = copy.deepcopy(inputs)
         result = learner_fn(params, grads, velocity, lr, beta)
-        for label, value in inputs.items():
-            for name, array in value.items():
-                if not np.array_equal(array, before[label][name]):
-                    raise ValueError(
-                        f"your function changed {label}[{name!r}] in place; "
-                        "build new arrays instead (e.g. w - lr * v)"
-                    )
         return _flatten_momentum_step(result, list(params))
 
     return run_cases("momentum_step", learner, reference, cases)

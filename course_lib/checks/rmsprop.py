@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -34,20 +33,11 @@ def _reference_rmsprop_step(params, grads, s, lr, beta, eps):
 def _as_rmsprop_items(learner_fn: Callable[..., Any]) -> Callable[..., tuple]:
     """Call the learner's ``rmsprop_step`` and flatten its two dicts into the compared items.
 
-    Raises (and so reports) a result of the wrong form, or inputs changed in place.
+    Raises (and so reports) a result of the wrong form; run_cases reports inputs changed in place.
     """
 
     def adapted(params, grads, s, lr, beta, eps):
-        inputs = {"params": params, "grads": grads, "s": s}
-        before = copy.deepcopy(inputs)
         result = learner_fn(params, grads, s, lr, beta, eps)
-        for arg, value in inputs.items():
-            for name in _RMSPROP_NAMES:
-                if not np.array_equal(value[name], before[arg][name]):
-                    raise ValueError(
-                        f"your function changed {arg}[{name!r}] in place; "
-                        "return new arrays and leave the inputs alone"
-                    )
         if result is None:
             return None
         if not isinstance(result, tuple | list) or len(result) != 2:
