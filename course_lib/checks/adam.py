@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from course_lib.checks.core import _describe, run_cases
+from course_lib.checks.core import _describe, _returned, run_cases
 
 _ADAM_NAMES = ("W", "b")
 
@@ -43,12 +43,9 @@ def _as_adam_items(learner_fn: Callable[..., Any]) -> Callable[..., tuple]:
 
     def adapted(params, grads, m, v, t, lr, beta1, beta2, eps):
         result = learner_fn(params, grads, m, v, t, lr, beta1, beta2, eps)
+        result = _returned(result, ("new_params", "new_m", "new_v"))
         if result is None:
             return None
-        if not isinstance(result, tuple | list) or len(result) != 3:
-            raise TypeError(
-                f"return the triple (new_params, new_m, new_v), got {_describe(result)}"
-            )
         for label, value in zip(("new_params", "new_m", "new_v"), result, strict=True):
             if not isinstance(value, dict) or set(value) != set(_ADAM_NAMES):
                 raise TypeError(

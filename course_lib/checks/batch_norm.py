@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from course_lib.checks.core import Case, _describe, _same, run_cases
+from course_lib.checks.core import Case, _returned, _same, run_cases
 
 
 def _batch_norm_cases(rng: np.random.Generator) -> list[Case]:
@@ -75,11 +75,8 @@ def check_batchnorm_forward(learner_fn: Callable[..., tuple], seed: int = 0) -> 
         raise TypeError(f"pass your function itself, got {type(learner_fn).__name__}")
 
     def output(result):
-        if result is None:
-            return None
-        if not isinstance(result, tuple | list) or len(result) != 2:
-            raise TypeError(f"return the pair (out, cache), got {_describe(result)}")
-        return result[0]
+        result = _returned(result, ("out", "cache"))
+        return None if result is None else result[0]
 
     def learner(x, gamma, beta, eps):
         return output(learner_fn(x, gamma, beta, eps))
@@ -130,12 +127,7 @@ def check_batchnorm_backward(learner_fn: Callable[..., tuple], seed: int = 0) ->
                       "gamma": case["gamma"], "eps": case["eps"]})
 
     def learner(dy, x, gamma, eps):
-        result = learner_fn(dy, x, gamma, eps)
-        if result is None:
-            return None
-        if not isinstance(result, tuple | list) or len(result) != 3:
-            raise TypeError(f"return the triple (dx, dgamma, dbeta), got {_describe(result)}")
-        return tuple(result)
+        return _returned(learner_fn(dy, x, gamma, eps), ("dx", "dgamma", "dbeta"))
 
     print("batchnorm_backward: items compared: 0 = dx, 1 = dgamma, 2 = dbeta")
     ok = run_cases("batchnorm_backward", learner, _reference_batchnorm_backward, cases)
@@ -194,12 +186,8 @@ def check_running_stats(learner_fn: Callable[..., tuple], seed: int = 0) -> bool
         })
 
     def learner(running_mean, running_var, x, momentum):
-        result = learner_fn(running_mean, running_var, x, momentum)
-        if result is None:
-            return None
-        if not isinstance(result, tuple | list) or len(result) != 2:
-            raise TypeError(f"return the pair (new_mean, new_var), got {_describe(result)}")
-        return tuple(result)
+        return _returned(learner_fn(running_mean, running_var, x, momentum),
+                         ("new_mean", "new_var"))
 
     print("update_running_stats: items compared: 0 = new_mean, 1 = new_var")
     ok = run_cases("update_running_stats", learner, _reference_running_stats, cases)

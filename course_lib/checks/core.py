@@ -83,6 +83,20 @@ def _unchanged(before: Case, after: Case) -> str | None:
     return None
 
 
+def _returned(result: Any, names: tuple[str, ...]) -> tuple | None:
+    """The learner's result as a tuple of ``len(names)`` items (``None`` passes through).
+
+    Anything else is a ``TypeError`` that names the expected form, e.g. "return the pair
+    (out, cache)", which ``run_cases`` reports as the case's failure.
+    """
+    if result is None:
+        return None
+    if not isinstance(result, tuple | list) or len(result) != len(names):
+        form = {2: "pair", 3: "triple"}.get(len(names), "tuple")
+        raise TypeError(f"return the {form} ({', '.join(names)}), got {_describe(result)}")
+    return tuple(result)
+
+
 def run_cases(
     name: str,
     learner_fn: Callable[..., Any],

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from course_lib.checks.core import _describe, run_cases
+from course_lib.checks.core import _describe, _returned, run_cases
 
 _RMSPROP_NAMES = ("W", "b")
 
@@ -38,10 +38,9 @@ def _as_rmsprop_items(learner_fn: Callable[..., Any]) -> Callable[..., tuple]:
 
     def adapted(params, grads, s, lr, beta, eps):
         result = learner_fn(params, grads, s, lr, beta, eps)
+        result = _returned(result, ("new_params", "new_s"))
         if result is None:
             return None
-        if not isinstance(result, tuple | list) or len(result) != 2:
-            raise TypeError(f"return the pair (new_params, new_s), got {_describe(result)}")
         for label, value in zip(("new_params", "new_s"), result, strict=True):
             if not isinstance(value, dict) or set(value) != set(_RMSPROP_NAMES):
                 raise TypeError(
