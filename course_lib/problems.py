@@ -73,19 +73,25 @@ class Quadratic:
         self.minimiser = minimiser.astype(np.float64)
         self.min_value = 0.0
         theta = math.radians(self.angle)
-        rotation = np.array([[math.cos(theta), -math.sin(theta)],
-                             [math.sin(theta), math.cos(theta)]])
-        self.hessian = rotation @ np.diag([self.L, self.mu]) @ rotation.T
+        steep = np.array([math.cos(theta), math.sin(theta)])
+        shallow = np.array([-math.sin(theta), math.cos(theta)])
+        # A = L s s^T + mu t t^T, the same as R diag(L, mu) R^T. Here and in `grad` the
+        # 2 x 2 products are written out with * and +, which round the same way on every
+        # CPU; a BLAS matrix product may not (its kernel, e.g. with or without fused
+        # multiply-adds, depends on the CPU), and the lessons' long runs would show it.
+        self.hessian = self.L * np.outer(steep, steep) + self.mu * np.outer(shallow, shallow)
 
     def loss(self, x: np.ndarray) -> np.ndarray | float:
         """``0.5 (x - x*)^T A (x - x*)`` over the last axis of ``x``."""
         d = np.asarray(x, dtype=np.float64) - self.minimiser
-        value = 0.5 * np.einsum("...i,ij,...j->...", d, self.hessian, d)
+        g = self.grad(x)
+        value = 0.5 * (d[..., 0] * g[..., 0] + d[..., 1] * g[..., 1])
         return float(value) if np.ndim(value) == 0 else value
 
     def grad(self, x: np.ndarray) -> np.ndarray:
-        """``A (x - x*)``."""
-        return self.hessian @ (np.asarray(x, dtype=np.float64) - self.minimiser)
+        """``A (x - x*)`` over the last axis of ``x``."""
+        d = np.asarray(x, dtype=np.float64) - self.minimiser
+        return d[..., 0, None] * self.hessian[:, 0] + d[..., 1, None] * self.hessian[:, 1]
 
     def __repr__(self) -> str:
         return f"Quadratic(kappa={self.kappa:g}, L={self.L:g}, angle={self.angle:g})"

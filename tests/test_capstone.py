@@ -48,8 +48,11 @@ def test_the_network_has_a_stem_two_layers_a_block_and_a_head(blocks, batch_norm
     assert (dense[-1].in_features, dense[-1].out_features) == (8, 3)
     assert len(layers_of(model, BatchNorm)) == (1 + 2 * blocks if batch_norm else 0)
     assert len(layers_of(model, Residual)) == (blocks if residual else 0)
-    out = model.forward(np.ones((4, 5), np.float32))
-    assert out.shape == (4, 3) and out.dtype == np.float32
+    out = model.forward(np.ones((4, 5)))
+    assert out.shape == (4, 3) and out.dtype == np.float64  # float64 by default
+    single = build_network(5, 3, batch_norm=batch_norm, residual=residual, width=8,
+                           blocks=blocks, rng=0, dtype=np.float32)
+    assert single.forward(np.ones((4, 5), np.float32)).dtype == np.float32
 
 
 def test_one_seed_gives_the_same_weights_with_or_without_batch_norm_and_skips():
@@ -110,7 +113,6 @@ def by_hand(used, lr, data, *, epochs, batch_size, width, blocks, seed):
     if "z-score" in used:
         scaler = ZScoreScaler().fit(X_train)
         X_train, X_val, X_test = (scaler.transform(X) for X in (X_train, X_val, X_test))
-    X_train, X_val, X_test = (X.astype(np.float32) for X in (X_train, X_val, X_test))
     rows = batch_size if "mini-batch" in used else len(X_train)
     steps = epochs * math.ceil(len(X_train) / rows)
     model = build_network(64, 10, batch_norm="batch norm" in used, residual="residual" in used,
@@ -159,7 +161,7 @@ def test_the_scaler_is_fitted_on_the_training_rows_only(digits_small):
     np.testing.assert_allclose(run.scaler.mean_, X_train.mean(axis=0))
     assert run.test_accuracy is None
     assert train_recipe((), 0.01, X_train, y_train, epochs=1, width=8).scaler is None
-    assert run.model.forward(np.zeros((2, 64), np.float32), training=False).shape == (2, 10)
+    assert run.model.forward(np.zeros((2, 64)), training=False).shape == (2, 10)
 
 
 def test_the_classes_are_counted_over_every_split():
