@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
+from course_lib.data import load_wine, train_test_split
 from course_lib.optimizers import SGD
 from course_lib.problems import LeastSquares, run_optimizer
 from course_lib.scaling import MeanNormalizer, ZScoreScaler
@@ -216,3 +217,31 @@ def test_explorer_survives_a_diverging_learning_rate():
 def test_explorer_refuses_unknown_columns():
     with pytest.raises(ValueError, match="unknown"):
         widgets.feature_scaling_setups(features=("alcohol", "colour"))
+
+
+def wine_problem(scaler):
+    """Lesson 01's least-squares problem: alcohol from the other 12 Wine features."""
+    wine = load_wine()
+    target = list(wine.feature_names).index("alcohol")
+    X_all, y_all = np.delete(wine.X, target, axis=1), wine.X[:, target]
+    X_train, _, y_train, _ = train_test_split(X_all, y_all, test_fraction=0.25, rng=0)
+    return LeastSquares(scaler.fit_transform(X_train), y_train, bias=True)
+
+
+def steps_to_one_percent(problem, lr, limit=2000):
+    """Gradient descent from 0: the first step whose loss is within 1 % of the optimum's."""
+    w = np.zeros(problem.n_params)
+    for step in range(1, limit + 1):
+        w = w - lr * problem.grad(w)
+        if problem.loss(w) - problem.min_value <= 0.01 * problem.min_value:
+            return step
+    return math.inf
+
+
+def test_lesson_01_step_counts_on_the_wine_data():
+    # The numbers lesson 01 prints; its cells assert only the claims they support.
+    mean_normalized, z_scored = wine_problem(MeanNormalizer()), wine_problem(ZScoreScaler())
+    p = mean_normalized
+    assert steps_to_one_percent(p, 2 / (p.L + p.mu)) == 639
+    assert steps_to_one_percent(p, 0.9 * 2 / p.L) == 51
+    assert steps_to_one_percent(z_scored, 0.9 * 2 / z_scored.L) == 13
