@@ -1,15 +1,20 @@
-"""The Binder set-up stays launchable: pins in step, a supported Python, a sound postBuild,
-and a README launch link for every lesson.
+"""The Binder set-up stays launchable: pins in step, a supported Python, a sound postBuild that
+also ships JupyterLab settings (no news question, no update check), and a README launch link
+for every lesson.
 
 repo2docker reads only ``binder/`` when that folder exists, so ``binder/requirements.txt``
 repeats the runtime pins of ``requirements.txt``; these tests fail the moment the two drift.
 """
 
+import json
 import os
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
+import jupyterlab
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
@@ -86,6 +91,66 @@ def test_post_build_installs_course_lib_and_stops_on_errors():
     assert "set -euo pipefail" in lines, "without set -e a failing step is ignored by repo2docker"
     assert "pip install --no-deps -e ." in lines
     assert os.access(post_build, os.X_OK), "binder/postBuild must be executable (chmod +x)"
+
+
+# --- JupyterLab settings overrides -----------------------------------------------------------
+
+NOTIFICATION = "@jupyterlab/apputils-extension:notification"
+
+
+def test_overrides_turn_off_the_news_question_and_the_update_check():
+    overrides = json.loads((BINDER / "overrides.json").read_text(encoding="utf-8"))
+    assert overrides == {NOTIFICATION: {"fetchNews": "false", "checkForUpdates": False}}
+
+
+def test_overrides_name_settings_that_jupyterlab_has():
+    """Checked against the schemas of the pinned JupyterLab: a renamed plugin or setting, or a
+    value of the wrong type, would be ignored without a word."""
+    schemas = Path(jupyterlab.__file__).parent / "schemas"
+    overrides = json.loads((BINDER / "overrides.json").read_text(encoding="utf-8"))
+    for plugin, settings in overrides.items():
+        package, name = plugin.split(":")
+        schema_path = schemas / package / f"{name}.json"
+        assert schema_path.exists(), f"JupyterLab {jupyterlab.__version__} has no {plugin}"
+        properties = json.loads(schema_path.read_text(encoding="utf-8"))["properties"]
+        for key, value in settings.items():
+            assert key in properties, f"{plugin} has no setting {key}: {sorted(properties)}"
+            schema = properties[key]
+            if "oneOf" in schema:
+                assert value in [choice["const"] for choice in schema["oneOf"]], (plugin, key)
+            else:
+                expected = {"boolean": bool, "string": str}[schema["type"]]
+                assert isinstance(value, expected), (plugin, key, value)
+
+
+def test_post_build_merges_the_overrides_into_those_of_the_jupyterlab_binder_starts(tmp_path):
+    """postBuild, run with stand-ins for pip and jupyter, writes binder/overrides.json into the
+    settings folder `jupyter lab path` names, keeping the settings already there."""
+    app_dir = tmp_path / "share" / "jupyter" / "lab"
+    settings = app_dir / "settings" / "overrides.json"
+    settings.parent.mkdir(parents=True)
+    settings.write_text(
+        json.dumps({
+            "@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Dark"},
+            NOTIFICATION: {"fetchNews": "true", "doNotDisturbMode": True},
+        }),
+        encoding="utf-8",
+    )
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, body in {
+        "pip": "exit 0",
+        "jupyter": f'echo "Application directory:   {app_dir}"',
+    }.items():
+        (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n", encoding="utf-8")
+        (bin_dir / name).chmod(0o755)
+    (bin_dir / "python").symlink_to(sys.executable)
+    env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    subprocess.run([str(BINDER / "postBuild")], cwd=ROOT, env=env, check=True, timeout=60)
+    assert json.loads(settings.read_text(encoding="utf-8")) == {
+        "@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Dark"},
+        NOTIFICATION: {"fetchNews": "false", "doNotDisturbMode": True, "checkForUpdates": False},
+    }
 
 
 # --- README launch links --------------------------------------------------------------------

@@ -1,10 +1,15 @@
 """Fixtures of the browser test: a JupyterLab from the simulated Binder build, and Chromium.
 
 The server runs from ``build/binder-venv`` (made by ``make binder`` from ``binder/`` exactly as
-repo2docker would), so the test sees what a learner who clicks a Binder link sees. Its settings,
-workspaces, runtime files and checkpoints live in a temporary folder: a developer's own Jupyter
-configuration cannot change the result, and the test writes nothing into the repository but
-``build/``.
+repo2docker would), so the test sees what a learner who clicks a Binder link sees, including
+the JupyterLab settings the Binder build ships (no news question, no update check). Its user
+settings, workspaces, runtime files and checkpoints live in a temporary folder: a developer's
+own Jupyter configuration cannot change the result, and the test writes nothing into the
+repository but ``build/``. The only user setting the test adds is "no autosave".
+
+``lab_server`` is parametrised by a numeric configuration (``tests/numeric_configs.py``): the
+server, and so every kernel it starts, runs in that configuration's environment. A
+configuration this CPU cannot simulate is skipped with the reason (a failure in CI).
 
 Without Chromium, or without the Binder build, the tests are skipped with the reason, and a
 banner at the end of the run says so; in CI (``CI=true``) either is a failure instead.
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import secrets
 import shutil
 import signal
@@ -29,11 +35,12 @@ from pathlib import Path
 
 import pytest
 
+from tests import numeric_configs
+
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build"
 BINDER_VENV = Path(os.environ.get("BINDER_VENV", BUILD / "binder-venv"))
-LATENCY_FILE = BUILD / "browser-latency.json"
-SERVER_LOG = BUILD / "browser-jupyter-server.log"
+LATENCY_FILE = BUILD / "browser-latency.json"  # the default configuration's lessons only
 
 IN_CI = os.environ.get("CI", "").lower() in {"true", "1", "yes"}
 
@@ -49,15 +56,14 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
 ]
 
-# JupyterLab user settings for the test: no news or update toasts over the widgets, and no
-# autosave, so the re-executed notebooks are never written back into the repository.
-LAB_SETTINGS = {
-    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
-    "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
-}
+# The test's own JupyterLab user setting: no autosave, so the re-executed notebooks are never
+# written back into the repository. (News and update checks are off by the Binder build's
+# settings overrides, which the test checks rather than sets.)
+LAB_SETTINGS = {"@jupyterlab/docmanager-extension/plugin": {"autosave": False}}
 
-# Per lesson: seconds to run all cells, key-press-to-new-image latencies (ms); written at the end.
-RESULTS: dict[str, dict] = {}
+# Per (configuration, lesson): seconds to open and to run all cells, key-press-to-new-image
+# latencies (ms), what the kernel had in force.
+RESULTS: dict[tuple[str, str], dict] = {}
 
 
 def find_chromium() -> str | None:
@@ -116,6 +122,7 @@ class LabServer:
     url: str
     token: str
     process: subprocess.Popen
+    config: str  # the numeric configuration the server and its kernels run under
 
     def api(self, method: str, path: str) -> object:
         """Call the server's REST API with the token; return the decoded JSON (or None)."""
@@ -142,20 +149,37 @@ def _write_lab_settings(settings_dir: Path) -> None:
         path.write_text(json.dumps(values), encoding="utf-8")
 
 
+def server_log(config: str) -> Path:
+    return BUILD / f"browser-jupyter-server-{config}.log"
+
+
 @pytest.fixture(scope="session")
-def lab_server(binder_jupyter: Path, chromium_path: str, tmp_path_factory) -> Iterator[LabServer]:
-    """JupyterLab from the Binder build on 127.0.0.1, a free port and a fresh token."""
-    home = tmp_path_factory.mktemp("jupyter")
+def lab_server(
+    request, binder_jupyter: Path, chromium_path: str, tmp_path_factory
+) -> Iterator[LabServer]:
+    """JupyterLab from the Binder build on 127.0.0.1, a free port and a fresh token, in the
+    environment of the numeric configuration ``request.param`` (default: what Binder gives)."""
+    config = getattr(request, "param", numeric_configs.BINDER)
+    reason = numeric_configs.unmet(
+        numeric_configs.CONFIGS[config],
+        numeric_configs.cpu_flags(),
+        numeric_configs.usable_cpus(),
+        platform.machine(),
+    )
+    if reason:
+        _missing(f"numeric configuration {config} cannot run here: {reason}")
+    home = tmp_path_factory.mktemp(f"jupyter-{config}")
     _write_lab_settings(home / "lab-settings")
-    env = dict(
-        os.environ,
+    env = numeric_configs.environment(config)
+    env.update(
         JUPYTER_CONFIG_DIR=str(home / "config"),
         JUPYTER_DATA_DIR=str(home / "data"),  # no user kernelspec can shadow the Binder kernel
         JUPYTER_RUNTIME_DIR=str(home / "runtime"),
         JUPYTERLAB_SETTINGS_DIR=str(home / "lab-settings"),
         JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
     )
-    env.pop("JUPYTER_PATH", None)
+    for variable in ("JUPYTER_PATH", "JUPYTERLAB_DIR"):  # the Binder build's own, nothing else
+        env.pop(variable, None)
     port, token = _free_port(), secrets.token_hex(24)
     command = [
         str(binder_jupyter),
@@ -167,17 +191,15 @@ def lab_server(binder_jupyter: Path, chromium_path: str, tmp_path_factory) -> It
         f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={ROOT}",
         f"--FileCheckpoints.root_dir={home / 'checkpoints'}",  # not notebooks/.ipynb_checkpoints
-        "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         # window.jupyterapp: read execution counts and outputs from the notebook model
         "--LabApp.expose_app_in_browser=True",
     ]
     if os.geteuid() == 0:
         command.append("--allow-root")
     BUILD.mkdir(exist_ok=True)
-    log = SERVER_LOG.open("w", encoding="utf-8")
+    log = server_log(config).open("w", encoding="utf-8")
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-    server = LabServer(f"http://127.0.0.1:{port}", token, process)
+    server = LabServer(f"http://127.0.0.1:{port}", token, process, config)
     try:
         _wait_until_up(server)
         yield server
@@ -195,14 +217,17 @@ def _wait_until_up(server: LabServer, timeout: float = 60.0) -> None:
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise RuntimeError(
-                f"JupyterLab exited with code {server.process.returncode}; see {SERVER_LOG}"
+                f"JupyterLab exited with code {server.process.returncode}; "
+                f"see {server_log(server.config)}"
             )
         try:
             server.api("GET", "status")
             return
         except (urllib.error.URLError, ConnectionError):
             time.sleep(0.2)
-    raise RuntimeError(f"JupyterLab did not answer within {timeout:.0f} s; see {SERVER_LOG}")
+    raise RuntimeError(
+        f"JupyterLab did not answer within {timeout:.0f} s; see {server_log(server.config)}"
+    )
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -232,8 +257,9 @@ def browser(chromium_path: str):
 
 
 @pytest.fixture(scope="session")
-def results() -> dict[str, dict]:
-    """Each lesson's run time and slider latencies, written to build/ when the run ends."""
+def results() -> dict[tuple[str, str], dict]:
+    """Per (configuration, lesson): run time, slider latencies and the kernel's numeric
+    configuration; the default configuration's are written to build/ when the run ends."""
     return RESULTS
 
 
@@ -249,15 +275,25 @@ def _summary(result: dict) -> dict:
     }
 
 
-def pytest_report_header(config) -> str:
+def pytest_report_header(config) -> list[str]:
     chromium = find_chromium() or "NOT FOUND"
-    return f"browser test: Chromium {chromium}; JupyterLab from {BINDER_VENV}"
+    foreign = numeric_configs.FOREIGN
+    return [
+        f"browser test: Chromium {chromium}; JupyterLab from {BINDER_VENV}",
+        f"browser test: JupyterLab and its kernels under {numeric_configs.BINDER} (what Binder "
+        f"gives), some lessons again under {foreign} "
+        f"({numeric_configs.assignments(numeric_configs.CONFIGS[foreign].env)})",
+    ]
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
-    if not RESULTS:
+    summary = {
+        lesson: _summary(result)
+        for (config, lesson), result in sorted(RESULTS.items())
+        if config == numeric_configs.BINDER
+    }
+    if not summary:
         return
-    summary = {lesson: _summary(result) for lesson, result in sorted(RESULTS.items())}
     BUILD.mkdir(exist_ok=True)
     LATENCY_FILE.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
 
@@ -270,15 +306,17 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         line = "!" * 78
         terminalreporter.write_line(line, yellow=True, bold=True)
         terminalreporter.write_line(
-            f"THE BROWSER TEST DID NOT RUN ({len(skipped)} lessons skipped): {reason}",
+            f"THE BROWSER TEST SKIPPED {len(skipped)} LESSON RUN(S): {reason}",
             yellow=True,
             bold=True,
         )
         terminalreporter.write_line(line, yellow=True, bold=True)
-    for lesson, result in sorted(RESULTS.items()):
+    for (config, lesson), result in sorted(RESULTS.items()):
         row = _summary(result)
         terminalreporter.write_line(
-            f"{lesson}: opened in {row['open_s']:.1f} s, ran in {row['run_s']:.1f} s; key press "
-            f"to new image "
-            f"{row['median_ms']:.0f} ms (median of {row['presses']})"
+            f"{config} {lesson}: opened in {row['open_s']:.1f} s, ran in {row['run_s']:.1f} s; "
+            f"key press to new image {row['median_ms']:.0f} ms (median of {row['presses']})"
         )
+    for config in sorted({config for config, _ in RESULTS}):
+        in_force = next(r["in_force"] for (c, _), r in sorted(RESULTS.items()) if c == config)
+        terminalreporter.write_line(f"{config}, in the kernels: {in_force}")

@@ -13,7 +13,16 @@ execution count and the kernel is idle. Then:
   keyboard (a dropdown: its next option is chosen), and the image must change at each move;
   the key press to new image latency is recorded (``build/browser-latency.json``);
 * a screenshot of the explorer is saved to ``build/screenshots/NN_name.png``;
-* the notebook file on disk is unchanged, and no other lesson's kernel is running.
+* the notebook file on disk is unchanged, and no other lesson's kernel is running;
+* no notification (toast) appeared while the lesson was open: the Binder build's settings turn
+  off the "official Jupyter news" question and the update check;
+* the lesson's kernel runs in the numeric configuration of its server (``tests/numeric_configs.py``
+  ``check()`` run in the kernel: OpenBLAS kernel, threads and numpy's SIMD loops as asked).
+
+Every lesson runs in the configuration a learner on Binder gets (nothing set); lessons 07-09,
+the ones whose networks lean on matrix products, run again in a JupyterLab started under the
+foreign configuration (another OpenBLAS kernel, numpy's baseline loops, two BLAS threads). The
+test ids name the configuration: ``[default-nthreads-00_gradient_descent]``.
 
 The time to open a lesson and to run all its cells is recorded too. ``RUN_TIMEOUT_S`` only
 guards against a hang; the speed budgets are checked by ``benchmarks/``.
@@ -32,9 +41,16 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from tests.numeric_configs import BINDER, FOREIGN
+
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+FOREIGN_LESSONS = ("07_batch_normalization", "08_residual_layers", "09_putting_it_together")
+# (configuration of the server, lesson): every lesson under BINDER, three under FOREIGN too.
+CASES = [(BINDER, notebook) for notebook in NOTEBOOKS] + [
+    (FOREIGN, notebook) for notebook in NOTEBOOKS if notebook.stem in FOREIGN_LESSONS
+]
 SCREENSHOTS = BUILD / "screenshots"
 RUN_TIMEOUT_S = 180  # a lesson runs in about 10 s (budget 30 s); this only catches a hang
 PRESSES = 7  # key presses per explorer; the median latency is reported
@@ -55,11 +71,46 @@ WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 # The notebook panel showing `path`, found through the app object (exposed by the server flag
 # --LabApp.expose_app_in_browser). Execution counts are read from the model because a cell
-# whose input is collapsed shows no prompt.
-FIND_PANEL = """
+# whose input is collapsed shows no prompt. And from the first moment, a record of every
+# notification toast shown, even one that closes itself again.
+INIT_SCRIPT = """
 window.__lessonPanel = (path) => Array.from(window.jupyterapp.shell.widgets('main'))
     .find((w) => w.context && w.context.path === path);
+window.__toasts = [];
+new MutationObserver((records) => {
+    for (const record of records) {
+        for (const node of record.addedNodes) {
+            if (node.nodeType !== Node.ELEMENT_NODE) continue;
+            const toasts = node.matches('.Toastify__toast') ? [node]
+                : Array.from(node.querySelectorAll('.Toastify__toast'));
+            for (const toast of toasts) window.__toasts.push(toast.textContent || '(empty)');
+        }
+    }
+}).observe(document, {childList: true, subtree: true});
 """
+
+# Every notification shown so far: the toasts seen, and those still on the page.
+NOTIFICATIONS = """() => Array.from(new Set(window.__toasts.concat(
+    Array.from(document.querySelectorAll('.Toastify__toast'), (t) => t.textContent || '(empty)')
+)))"""
+
+# Run `code` in the lesson's kernel, outside any cell; return its stdout (and any error).
+KERNEL_OUTPUT = """async ([path, code]) => {
+    const kernel = window.__lessonPanel(path).sessionContext.session.kernel;
+    let text = '';
+    const future = kernel.requestExecute({code, silent: false, store_history: false});
+    future.onIOPub = (msg) => {
+        if (msg.header.msg_type === 'stream') text += msg.content.text;
+        if (msg.header.msg_type === 'error') text += msg.content.ename + ': ' + msg.content.evalue;
+    };
+    await future.done;
+    return text;
+}"""
+# What the kernel has in force: tests/numeric_configs.py's check() (it needs numpy only).
+KERNEL_CHECK = (
+    "import json, runpy\n"
+    "print(json.dumps(runpy.run_path({path!r})['check']()))"
+)
 
 NOTEBOOK_STATE = """(path) => {
     const panel = window.__lessonPanel(path);
@@ -141,6 +192,11 @@ ARM_LATENCY = """([control, image]) => {
 
 def _lesson_id(path: Path) -> str:
     return path.stem
+
+
+def _case_id(case: tuple[str, Path]) -> str:
+    config, notebook = case
+    return f"{config}-{notebook.stem}"
 
 
 def _code_cells(state: dict) -> list[dict]:
@@ -243,13 +299,17 @@ def lesson_page(browser, lab_server, request):
     """A fresh browser page; the lesson's session (and kernel) is deleted afterwards."""
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     page = context.new_page()
-    page.add_init_script(FIND_PANEL)
+    page.add_init_script(INIT_SCRIPT)
     yield page
     context.close()
     lab_server.delete_sessions(request.node.funcargs["notebook"].relative_to(ROOT).as_posix())
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=_lesson_id)
+@pytest.mark.parametrize(
+    ("lab_server", "notebook"),
+    [pytest.param(*case, id=_case_id(case)) for case in CASES],
+    indirect=["lab_server"],
+)
 def test_lesson_runs_and_its_explorer_redraws(notebook: Path, lesson_page, lab_server, results):
     page = lesson_page
     path = notebook.relative_to(ROOT).as_posix()
@@ -330,15 +390,33 @@ def test_lesson_runs_and_its_explorer_redraws(notebook: Path, lesson_page, lab_s
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     explorers.first.scroll_into_view_if_needed()
-    page.screenshot(path=str(SCREENSHOTS / f"{notebook.stem}.png"))
+    suffix = "" if lab_server.config == BINDER else f"-{lab_server.config}"
+    page.screenshot(path=str(SCREENSHOTS / f"{notebook.stem}{suffix}.png"))
+
+    # The kernel runs in the server's numeric configuration, really applied.
+    probe = KERNEL_CHECK.format(path=str(ROOT / "tests" / "numeric_configs.py"))
+    output = page.evaluate(KERNEL_OUTPUT, [path, probe])
+    try:
+        lines, problems = json.loads(output)
+    except ValueError:
+        pytest.fail(f"the numeric configuration check failed in {path}'s kernel: {output}")
+    assert lines[0] == f"numeric configuration: {lab_server.config}", lines
+    assert not problems, f"{path}'s kernel:\n" + "\n".join(lines + problems)
+
+    notifications = page.evaluate(NOTIFICATIONS)
+    assert not notifications, (
+        f"notifications appeared while {path} was open (the Binder build's settings overrides "
+        f"should turn off the news question and the update check): {notifications}"
+    )
 
     assert hashlib.sha256(notebook.read_bytes()).hexdigest() == digest, (
         f"the browser test changed {path} on disk"
     )
     sessions = {session["path"] for session in lab_server.api("GET", "sessions")}
     assert sessions == {path}, f"kernels running for {sorted(sessions)}, expected only {path}"
-    results[_lesson_id(notebook)] = {
+    results[lab_server.config, _lesson_id(notebook)] = {
         "open_s": open_seconds,
         "run_s": run_seconds,
         "latency_ms": samples,
+        "in_force": lines[2].split(":", 1)[1].strip(),
     }
