@@ -32,7 +32,7 @@ def fake_runtime(core="SkylakeX", threads=1, in_use=None) -> nc.Runtime:
 
 
 def config_env(name: str) -> dict[str, str]:
-    return nc.environment(name, base={"HOME": "/home/learner"})
+    return nc.environment(name, base={"LANG": "C.UTF-8"})
 
 
 # --- describe: the header and its checks ----------------------------------------------------
