@@ -65,6 +65,33 @@ def check_nonnegative_int(name: str, value: object) -> int:
     return int(value)
 
 
+def check_bool(name: str, value: object) -> bool:
+    """``True`` or ``False`` (numpy's bool too), not ``0``, ``1`` or ``"yes"``."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_rng(name: str, value: object) -> np.random.Generator:
+    """The course's one seed policy: return a ``numpy.random.Generator``.
+
+    An integer seed >= 0 gives ``np.random.default_rng(seed)``, the same draws on every run;
+    a ``Generator`` is returned as it is, so its draws continue where they were; ``None``
+    takes fresh entropy from the operating system (a different result each run).
+    """
+    if isinstance(value, np.random.Generator):
+        return value
+    if value is None:
+        return np.random.default_rng()
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(
+            f"{name} must be an integer seed, a numpy.random.Generator or None, got {value!r}"
+        )
+    if value < 0:
+        raise ValueError(f"{name} must be a seed >= 0, got {value}")
+    return np.random.default_rng(int(value))
+
+
 def check_array(
     name: str,
     x: object,
