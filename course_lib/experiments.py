@@ -13,7 +13,8 @@ One run is a function of the settings and a seed that returns a number or a dict
     results.table("val_accuracy")                              # one row per (lr, batch_size)
     results.table("val_accuracy", rows="lr", cols="batch_size")  # a cross table
 
-A summary over seeds is the mean with a confidence interval from Student's t (``summarize``).
+A summary over seeds is the mean with a confidence interval from Student's t
+(``stats.summarize``).
 Diverged runs (NaN) and targets never reached (inf) are not averaged in: they are counted
 apart, in the ``nan/inf`` column, so a table never hides a failed run.
 
@@ -24,163 +25,18 @@ be checked exactly.
 
 from __future__ import annotations
 
-import functools
 import html
 import itertools
-import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from numbers import Real
 
 import numpy as np
 
-from course_lib.validation import check_nonnegative_int, check_real
+from course_lib.stats import Summary, summarize
+from course_lib.validation import check_nonnegative_int
 
-__all__ = ["Results", "Summary", "Table", "run_grid", "summarize", "t_quantile"]
-
-
-# --------------------------------------------------------------------------- statistics
-
-
-@dataclass(frozen=True)
-class Summary:
-    """Mean, standard deviation and confidence interval ``[low, high]`` of ``n`` finite values.
-
-    ``n_nonfinite`` counts the values left out because they were NaN or infinite.
-    """
-
-    mean: float
-    std: float
-    low: float
-    high: float
-    n: int
-    n_nonfinite: int = 0
-    confidence: float = 0.95
-
-    def __str__(self) -> str:
-        half = (self.high - self.low) / 2
-        text = f"{self.mean:.4g} ± {half:.4g} ({_percent(self.confidence)} CI, n={self.n}"
-        return text + (f", {self.n_nonfinite} nan/inf)" if self.n_nonfinite else ")")
-
-
-def summarize(values: Sequence[float], confidence: float = 0.95) -> Summary:
-    """Mean and Student-t confidence interval of the mean of the finite ``values``.
-
-    For the ``n`` finite values ``x_1 … x_n``::
-
-        mean = (1/n) Σ x_i
-        s    = sqrt( Σ (x_i − mean)² / (n − 1) )          (sample std, ddof = 1)
-        CI   = mean ± t_{(1+c)/2, n−1} · s / √n            (c = confidence)
-
-    If the values are independent draws from a normal distribution, an interval made this way
-    contains the true mean with probability ``c``; ``t`` (wider than the normal 1.96 for small
-    ``n``) pays for estimating the spread from the same few values.
-
-    NaN and ±inf values (a diverged run, an epoch count never reached) are left out of the
-    numbers and counted in ``n_nonfinite``. The summary then describes only the runs that
-    finished, which flatters the setting: read it together with ``n_nonfinite``. With fewer
-    than two finite values the std and the interval are NaN (one value says nothing about the
-    spread); with none, the mean is NaN too.
-    """
-    confidence = check_real("confidence", confidence)
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), e.g. 0.95, got {confidence}")
-    x = np.asarray(values)
-    if x.ndim != 1 or x.dtype == np.bool_ or not np.issubdtype(x.dtype, np.number):
-        raise TypeError(f"values must be a 1-D sequence of numbers, got {x.dtype} {x.shape}")
-    x = x.astype(np.float64)
-    finite = x[np.isfinite(x)]
-    n = finite.size
-    mean = float(finite.mean()) if n else math.nan
-    std = half = math.nan
-    if n >= 2:
-        std = float(finite.std(ddof=1))
-        # t_{(1+c)/2, n−1} · s / √n
-        half = t_quantile((1 + confidence) / 2, n - 1) * std / math.sqrt(n)
-    return Summary(mean, std, mean - half, mean + half, n, x.size - n, confidence)
-
-
-def t_quantile(p: float, df: float) -> float:
-    """The ``p``-quantile of Student's t distribution with ``df`` degrees of freedom.
-
-    The ``t`` with ``P(T <= t) = p``, e.g. ``t_quantile(0.975, 4) = 2.776``; ``df = math.inf``
-    gives the standard normal (1.960). Found by bisection on the distribution function, which
-    for ``t >= 0`` is::
-
-        P(T <= t) = 1 − I_x(df/2, 1/2) / 2,    x = df / (df + t²)
-
-    with ``I`` the regularised incomplete beta function (``_betainc``); negative ``t`` follow
-    from the symmetry ``P(T <= −t) = 1 − P(T <= t)``. Accurate to about 1e-12.
-    """
-    p = check_real("p", p)
-    if not 0.0 < p < 1.0:
-        raise ValueError(f"p must be in (0, 1), got {p}")
-    if isinstance(df, bool) or not isinstance(df, Real) or math.isnan(df) or df <= 0:
-        raise ValueError(f"df must be a number > 0 (or math.inf), got {df!r}")
-    return _t_quantile(p, float(df))
-
-
-@functools.lru_cache(maxsize=256)
-def _t_quantile(p: float, df: float) -> float:
-    if p < 0.5:
-        return -_t_quantile(1 - p, df)
-    lo, hi = 0.0, 1.0
-    while _t_cdf(hi, df) < p:  # find an upper end, then halve the bracket
-        lo, hi = hi, 2 * hi
-    for _ in range(200):
-        mid = (lo + hi) / 2
-        if mid in (lo, hi):  # the bracket cannot shrink any more
-            break
-        lo, hi = (mid, hi) if _t_cdf(mid, df) < p else (lo, mid)
-    return (lo + hi) / 2
-
-
-def _t_cdf(t: float, df: float) -> float:
-    """``P(T <= t)`` for ``t >= 0``."""
-    if math.isinf(df):
-        return 0.5 * (1 + math.erf(t / math.sqrt(2)))  # the normal limit
-    return 1 - 0.5 * _betainc(df / 2, 0.5, df / (df + t * t))
-
-
-def _betainc(a: float, b: float, x: float) -> float:
-    """Regularised incomplete beta ``I_x(a, b) = ∫₀ˣ u^(a−1) (1−u)^(b−1) du / B(a, b)``.
-
-    Evaluated with its continued fraction (Numerical Recipes, section 6.4), which converges
-    fast for ``x < (a+1)/(a+b+2)``; above that, ``I_x(a, b) = 1 − I_{1−x}(b, a)``.
-    """
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    # x^a (1−x)^b / B(a, b), in logs
-    front = math.exp(
-        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    )
-    if x < (a + 1) / (a + b + 2):
-        return front * _beta_fraction(a, b, x) / a
-    return 1 - front * _beta_fraction(b, a, 1 - x) / b
-
-
-def _beta_fraction(a: float, b: float, x: float) -> float:
-    """The continued fraction of ``I_x(a, b)``, by the modified Lentz method."""
-    tiny = 1e-300
-    c, d = 1.0, 1 - (a + b) * x / (a + 1)
-    d = 1 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 1000):
-        # even term  m(b−m)x / ((a+2m−1)(a+2m)),  odd term  −(a+m)(a+b+m)x / ((a+2m)(a+2m+1))
-        for coef in (
-            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
-            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
-        ):
-            d = 1 + coef * d
-            d = 1 / (d if abs(d) > tiny else tiny)
-            c = 1 + coef / c
-            c = c if abs(c) > tiny else tiny
-            h *= c * d
-        if abs(c * d - 1) < 1e-15:
-            break
-    return h
+__all__ = ["Results", "Table", "run_grid"]
 
 
 # --------------------------------------------------------------------------- running a grid

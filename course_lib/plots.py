@@ -2,7 +2,8 @@
 
 Each function draws onto an ``Axes`` it is given and returns the artists it
 made, so an explorer can update them (``set_data``) instead of drawing a
-new figure on every slider move.
+new figure on every slider move. The numbers behind the bands and histograms
+(``stats.mean_and_band``, ``stats.bin_fractions``) come from ``course_lib.stats``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from matplotlib.axes import Axes
 from matplotlib.contour import QuadContourSet
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+
+from course_lib.stats import bin_fractions, mean_and_band
+from course_lib.validation import check_positive_int, check_real
 
 
 def new_figure(ncols: int = 1, nrows: int = 1, *, width: float = 4.5, height: float = 3.6):
@@ -81,48 +85,9 @@ def fit_log_axis(ax: Axes, values: np.ndarray, *, floor: float = 1e-16) -> None:
 # ``band.set_data``, ``patch.set_data``, ``bar.set_height``) and returns them from ``draw``.
 
 
-def mean_and_band(curves, *, band: str = "std", confidence: float = 0.95):
-    """Mean over seeds and the band around it: ``(mean, low, high)``, one value per step.
-
-    ``curves`` is ``(seeds, steps)``. At each step the ``n`` finite values (a diverged run's
-    NaN and inf are left out, as in ``experiments.summarize``) give::
-
-        mean = (1/n) Σ x_i,   s = sqrt( Σ (x_i − mean)² / (n − 1) )
-        band="std":  mean ± s
-        band="ci":   mean ± t_{(1+c)/2, n−1} · s / √n      (c = confidence)
-
-    the interval ``summarize`` reports (``t`` from ``experiments.t_quantile``). Where fewer
-    than two runs are finite the band is NaN (no spread to show); where none is, so is the mean.
-    """
-    from course_lib.experiments import t_quantile
-    from course_lib.validation import check_real
-
-    curves = np.asarray(curves, dtype=np.float64)
-    if curves.ndim != 2 or curves.shape[0] < 1 or curves.shape[1] < 1:
-        raise ValueError(f"curves must be 2-D (seeds, steps), got shape {curves.shape} "
-                         "(one run: curves[None, :])")
-    if band not in ("std", "ci"):
-        raise ValueError(f'band must be "std" or "ci", got {band!r}')
-    finite = np.isfinite(curves)
-    n = finite.sum(axis=0)
-    with np.errstate(all="ignore"):  # 0/0 where no run is finite; overflow near divergence
-        mean = np.where(finite, curves, 0.0).sum(axis=0) / n
-        squares = np.where(finite, curves - mean, 0.0) ** 2
-        std = np.where(n >= 2, np.sqrt(squares.sum(axis=0) / (n - 1)), np.nan)
-    half = std
-    if band == "ci":
-        confidence = check_real("confidence", confidence)
-        if not 0.0 < confidence < 1.0:
-            raise ValueError(f"confidence must be in (0, 1), e.g. 0.95, got {confidence}")
-        t = {k: t_quantile((1 + confidence) / 2, k - 1) for k in np.unique(n[n >= 2]).tolist()}
-        # t_{(1+c)/2, n−1} · s / √n, with t NaN where n < 2
-        half = std * np.array([t.get(k, np.nan) for k in n.tolist()]) / np.sqrt(np.maximum(n, 1))
-    return mean, mean - half, mean + half
-
-
 def loss_band(ax: Axes, curves, *, x=None, label: str | None = None, color=None,
               log: bool = True, band: str = "std", confidence: float = 0.95, alpha: float = 0.25):
-    """The mean of several seeds' curves as a line, with a shaded band (``mean_and_band``).
+    """The mean of several seeds' curves as a line, with a shaded band (``stats.mean_and_band``).
 
     ``curves`` is ``(seeds, steps)``, NaN where a run diverged; ``x`` the positions of the
     steps (default ``0 … steps−1``). ``band="std"`` shades mean ± std, ``band="ci"`` the
@@ -152,8 +117,6 @@ def schedule_curves(ax: Axes, schedules: dict, steps: int, *, log: bool = False)
     of step ``t`` holds until step ``t + 1``, so the lines are drawn as steps (a staircase
     decay shows its jumps where they happen). Returns ``{label: line}``.
     """
-    from course_lib.validation import check_positive_int
-
     steps = check_positive_int("steps", steps)
     if not isinstance(schedules, dict) or not schedules:
         raise ValueError("schedules must be a non-empty dict {label: schedule}")
@@ -173,17 +136,6 @@ def schedule_curves(ax: Axes, schedules: dict, steps: int, *, log: bool = False)
     return lines
 
 
-def bin_fractions(values, edges) -> np.ndarray:
-    """The fraction of the finite ``values`` (any shape) falling in each bin of ``edges``.
-
-    ``count_in_bin / number_of_finite_values``: sums to 1 when no value lies outside the edges.
-    """
-    values = np.asarray(values, dtype=np.float64)
-    values = values[np.isfinite(values)]
-    counts = np.histogram(values, bins=edges)[0]
-    return counts / max(values.size, 1)
-
-
 def layer_histograms(axes, activations: dict, *, bins: int = 40, value_range=None) -> dict:
     """Histograms of each layer's activations over shared bins (lessons 07 and 08).
 
@@ -196,8 +148,6 @@ def layer_histograms(axes, activations: dict, *, bins: int = 40, value_range=Non
     ``{name: StepPatch}``; update one with
     ``patch.set_data(bin_fractions(new_values, patch.get_data().edges))``.
     """
-    from course_lib.validation import check_positive_int, check_real
-
     bins = check_positive_int("bins", bins)
     if not isinstance(activations, dict) or not activations:
         raise ValueError("activations must be a non-empty dict {layer name: array}")

@@ -7,7 +7,7 @@ import pytest
 
 from course_lib import checks
 from course_lib.checks.recipe import _reference_epochs_to_target, _reference_t_interval
-from course_lib.experiments import summarize, t_quantile
+from course_lib.stats import summarize, t_quantile
 from course_lib.training import History
 
 

@@ -3,7 +3,6 @@
 Figures come from ``plots.new_figure`` (no pyplot) and are rendered with the Agg canvas.
 """
 
-import math
 
 import numpy as np
 import pytest
@@ -11,7 +10,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgb
 
 from course_lib import plots, schedules
-from course_lib.experiments import summarize
+from course_lib.stats import mean_and_band
 
 
 def render(figure) -> None:
@@ -31,71 +30,6 @@ def band_limits(band, x) -> np.ndarray:
 def noisy_curves(seed=0, seeds=5, steps=30) -> np.ndarray:
     rng = np.random.default_rng(seed)
     return np.exp(-0.1 * np.arange(steps)) * rng.uniform(0.5, 1.5, size=(seeds, steps))
-
-
-# --- mean_and_band -------------------------------------------------------------------------
-
-
-def test_std_band_is_the_mean_plus_minus_the_sample_std_of_the_finite_runs():
-    curves = noisy_curves()
-    curves[0, 10:] = np.nan  # a diverged run
-    curves[3, 4] = np.inf
-    mean, low, high = plots.mean_and_band(curves)
-    finite = np.where(np.isfinite(curves), curves, np.nan)
-    np.testing.assert_allclose(mean, np.nanmean(finite, axis=0), rtol=1e-12)
-    std = np.nanstd(finite, axis=0, ddof=1)
-    np.testing.assert_allclose(low, mean - std, rtol=1e-12)
-    np.testing.assert_allclose(high, mean + std, rtol=1e-12)
-
-
-def test_ci_band_matches_summarize_step_by_step():
-    curves = noisy_curves(seed=1)
-    curves[1, 20:] = np.nan
-    for confidence in (0.9, 0.95):
-        mean, low, high = plots.mean_and_band(curves, band="ci", confidence=confidence)
-        for k in range(curves.shape[1]):
-            s = summarize(curves[:, k], confidence=confidence)
-            assert (mean[k], low[k], high[k]) == pytest.approx((s.mean, s.low, s.high), rel=1e-12)
-
-
-def test_ci_band_of_two_runs_uses_the_cauchy_quantile():
-    # with one degree of freedom Student's t is the Cauchy distribution: t_p = tan(π(p − 1/2))
-    a, b = np.array([[1.0, 2.0], [3.0, 7.0]])
-    _, low, high = plots.mean_and_band(np.array([a, b]), band="ci")
-    s = np.abs(a - b) / math.sqrt(2)
-    half = math.tan(math.pi * 0.475) * s / math.sqrt(2)
-    np.testing.assert_allclose(high - low, 2 * half, rtol=1e-9)
-
-
-def test_steps_with_fewer_than_two_finite_runs():
-    curves = np.array([[1.0, np.nan, np.nan], [3.0, 5.0, np.inf]])
-    mean, low, high = plots.mean_and_band(curves, band="ci")
-    np.testing.assert_array_equal(mean, [2.0, 5.0, np.nan])  # one run: its value; none: NaN
-    assert np.isfinite(low[0]) and np.isfinite(high[0])
-    assert np.isnan(low[1:]).all() and np.isnan(high[1:]).all()
-
-
-def test_mean_and_band_leaves_its_input_alone():
-    curves = noisy_curves()
-    curves[2, 5] = np.nan
-    before = curves.copy()
-    plots.mean_and_band(curves, band="ci")
-    np.testing.assert_array_equal(curves, before)
-
-
-@pytest.mark.parametrize(
-    "curves, kwargs, error, match",
-    [
-        (np.ones(5), {}, ValueError, "2-D"),
-        (np.ones((3, 0)), {}, ValueError, "2-D"),
-        (np.ones((3, 4)), {"band": "minmax"}, ValueError, "band"),
-        (np.ones((3, 4)), {"band": "ci", "confidence": 1.5}, ValueError, "confidence"),
-        (np.ones((3, 4)), {"band": "ci", "confidence": "high"}, TypeError, "confidence"),
-    ],
-)
-def test_mean_and_band_rejects_bad_input(curves, kwargs, error, match):
-    with pytest.raises(error, match=match):
-        plots.mean_and_band(curves, **kwargs)
 
 
 # --- loss_band ---------------------------------------------------------------------------------
@@ -141,7 +75,7 @@ def test_loss_band_artists_update_in_place():
     figure, (ax,) = plots.new_figure()
     x = np.arange(30)
     line, band = plots.loss_band(ax, noisy_curves(seed=0))
-    mean, low, high = plots.mean_and_band(noisy_curves(seed=7))
+    mean, low, high = mean_and_band(noisy_curves(seed=7))
     line.set_ydata(mean)
     band.set_data(x, low, high)
     np.testing.assert_allclose(band_limits(band, x), np.column_stack([low, high]))
@@ -158,7 +92,7 @@ def test_an_explorer_can_blit_a_loss_band():
     ax.set_ylim(1e-3, 10)
 
     def draw(scale):
-        mean, low, high = plots.mean_and_band(scale * noisy_curves())
+        mean, low, high = mean_and_band(scale * noisy_curves())
         line.set_ydata(mean)
         band.set_data(x, low, high)
         return [line, band]
@@ -241,9 +175,7 @@ def test_default_bins_cover_every_layer_so_each_histogram_sums_to_one():
     render(figure)
 
 
-def test_bin_fractions_and_constant_activations():
-    np.testing.assert_allclose(plots.bin_fractions([0.1, 0.2, 0.7, np.nan], [0, 0.5, 1]),
-                               [2 / 3, 1 / 3])
+def test_histogram_of_constant_activations():
     figure, (ax,) = plots.new_figure()
     (patch,) = plots.layer_histograms(ax, {"zeros": np.zeros(10)}, bins=4).values()
     heights, edges = patch.get_data()[:2]

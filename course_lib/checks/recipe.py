@@ -5,16 +5,16 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
 
 from course_lib.checks.core import run_cases
+from course_lib.stats import summarize
 
 
 def _reference_epochs_to_target(curve, target):
-    import math
-
     hits = np.flatnonzero(np.asarray(curve, dtype=np.float64) >= target)
     return float(hits[0]) if hits.size else math.inf
 
@@ -52,8 +52,6 @@ def check_epochs_to_target(learner_fn: Callable[..., float], seed: int = 0) -> b
 
 
 def _reference_t_interval(values, confidence):
-    from course_lib.experiments import summarize
-
     s = summarize(values, confidence)
     return s.mean, s.low, s.high
 
@@ -66,8 +64,8 @@ def check_t_interval(learner_fn: Callable[..., tuple], seed: int = 0) -> bool:
 
         s = sqrt( Σ (x_i − mean)² / (n − 1) ),   low, high = mean ∓ t_{(1+c)/2, n−1} · s / √n
 
-    (``c = confidence``; ``course_lib.experiments.t_quantile(p, df)`` gives ``t``). This is
-    ``experiments.summarize``. Cases: 2 to 10 values, confidences 0.9, 0.95 and 0.99, one
+    (``c = confidence``; ``course_lib.stats.t_quantile(p, df)`` gives ``t``). This is
+    ``stats.summarize``. Cases: 2 to 10 values, confidences 0.9, 0.95 and 0.99, one
     case with an ``inf`` and a ``nan`` among the values.
     """
     rng = np.random.default_rng(seed)

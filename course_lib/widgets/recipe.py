@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib import plots
+from course_lib.stats import mean_and_band
 from course_lib.widgets.explorer import Explorer
 
 
@@ -64,7 +65,7 @@ def recipe_explorer(runs: dict, techniques, *, run=None, target: float = 0.95,
     ``explorer.set(batch_norm=False)`` unticks "batch norm". Left, the validation accuracy
     against the epoch; right, the training loss (log axis). Each shows the mean over seeds of
     the chosen configuration with a band of ± one standard deviation
-    (``plots.mean_and_band``), next to the full recipe (black, dashed) and the baseline without
+    (``stats.mean_and_band``), next to the full recipe (black, dashed) and the baseline without
     any technique (grey, dotted) when those are in ``runs``; the red line marks ``target``.
     The left title names what is left out; the right title gives the final validation
     accuracy (mean ± std over seeds) and the mean epochs to reach ``target`` over the seeds
@@ -111,7 +112,7 @@ def recipe_explorer(runs: dict, techniques, *, run=None, target: float = 0.95,
     for label, (key, color, style) in references.items():
         if key in cache:
             for ax, metric in ((ax_acc, "val_accuracy"), (ax_loss, "train_loss")):
-                mean = plots.mean_and_band(curves(cache[key], metric))[0]
+                mean = mean_and_band(curves(cache[key], metric))[0]
                 ax.plot(x, mean, color=color, linestyle=style, linewidth=1.2, label=label)
     artists = {}
     for ax, metric in ((ax_acc, "val_accuracy"), (ax_loss, "train_loss")):
@@ -143,7 +144,7 @@ def recipe_explorer(runs: dict, techniques, *, run=None, target: float = 0.95,
             if histories is None:
                 mean = low = high = np.full(x.size, np.nan)
             else:
-                mean, low, high = plots.mean_and_band(curves(histories, metric))
+                mean, low, high = mean_and_band(curves(histories, metric))
             line.set_ydata(mean)
             band.set_data(x, low, high)
         if histories is None:
