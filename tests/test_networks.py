@@ -1,0 +1,212 @@
+"""``course_lib.networks``: the one MLP builder, its knobs and the lessons' presets."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+from course_lib.gradcheck import check_layer
+from course_lib.layers import BatchNorm, Dense, ReLU, Residual, Sequential
+from course_lib.networks import PRESETS, MLPConfig, mlp, weight_names
+
+
+def layout(model) -> list:
+    """The model as nested lists of layer names: ``["Dense", "ReLU", ["Dense", ...], ...]``."""
+    return [layout(layer.block) if isinstance(layer, Residual) else type(layer).__name__
+            for layer in model]
+
+
+def expected_layout(depth: int, batch_norm: bool, residual: bool) -> list:
+    bn = ["BatchNorm"] if batch_norm else []
+    body = []
+    if residual:
+        body = [["Dense", *bn, "ReLU", "Dense", *bn]] * (depth // 2)
+    else:
+        body = ["Dense", *bn, "ReLU"] * depth
+    return ["Dense", *bn, "ReLU", *body, "Dense"]
+
+
+def dense_layers(model) -> list[Dense]:
+    found = []
+    for layer in model:
+        if isinstance(layer, Residual):
+            found += dense_layers(layer.block)
+        elif isinstance(layer, Dense):
+            found.append(layer)
+    return found
+
+
+# --- the meaning of depth, and the layout -----------------------------------------------------
+
+
+@pytest.mark.parametrize("depth", [0, 2, 4, 6])
+@pytest.mark.parametrize("batch_norm", [False, True])
+@pytest.mark.parametrize("residual", [False, True])
+def test_depth_counts_the_hidden_layers_between_stem_and_head(depth, batch_norm, residual):
+    model = mlp(depth=depth, batch_norm=batch_norm, residual=residual, width=5, in_features=3,
+                out_features=2, rng=0)
+    assert layout(model) == expected_layout(depth, batch_norm, residual)
+    dense = dense_layers(model)
+    assert len(dense) == depth + 2  # stem, depth hidden layers, head
+    assert [(d.in_features, d.out_features) for d in dense] == (
+        [(3, 5)] + [(5, 5)] * depth + [(5, 2)])
+    assert len(weight_names(model)) == depth + 2
+    relus = sum(1 for name in str(model).split() if name == "ReLU()")
+    assert relus == (depth // 2 + 1 if residual else depth + 1)
+
+
+@pytest.mark.parametrize("depth", [1, 3, 5])
+def test_a_plain_network_takes_any_depth(depth):
+    assert layout(mlp(depth=depth, rng=0)) == expected_layout(depth, False, False)
+
+
+def test_the_network_computes_its_layout():
+    model = mlp(depth=2, residual=True, batch_norm=False, width=4, in_features=3, rng=1)
+    x = np.random.default_rng(2).normal(size=(6, 3))
+    stem, block, head = dense_layers(model)[0], model[2].block, dense_layers(model)[-1]
+    h = np.maximum(x @ stem.W + stem.b, 0)
+    first, second = block[0], block[2]
+    h = h + np.maximum(h @ first.W + first.b, 0) @ second.W + second.b  # no ReLU after the sum
+    np.testing.assert_allclose(model.forward(x), h @ head.W + head.b, rtol=1e-13)
+
+
+# --- initial weights: one generator, forward order --------------------------------------------
+
+
+@pytest.mark.parametrize(("init", "std"), [
+    ("he", lambda fan_in, fan_out: math.sqrt(2 / fan_in)),
+    ("xavier", lambda fan_in, fan_out: math.sqrt(2 / (fan_in + fan_out))),
+    (0.1, lambda fan_in, fan_out: 0.1),
+])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_weights_are_the_draws_of_one_seed_in_forward_order(init, std, dtype):
+    model = mlp(depth=4, width=6, in_features=5, out_features=3, batch_norm=True,
+                residual=True, init=init, rng=11, dtype=dtype)
+    draws = np.random.default_rng(11)
+    for layer in dense_layers(model):
+        fan_in, fan_out = layer.in_features, layer.out_features
+        expected = draws.normal(0.0, std(fan_in, fan_out), size=(fan_in, fan_out))
+        np.testing.assert_array_equal(layer.W, expected.astype(dtype))
+        np.testing.assert_array_equal(layer.b, np.zeros(fan_out, dtype=dtype))
+        assert layer.W.dtype == dtype
+    assert all(p.dtype == dtype for p in model.params.values())
+
+
+def test_one_seed_gives_the_same_weights_with_or_without_batch_norm_and_skips():
+    variants = [mlp("l09_putting_it_together", batch_norm=bn, residual=res, rng=3)
+                for bn in (False, True) for res in (False, True)]
+    weights = [[d.W for d in dense_layers(model)] for model in variants]
+    for other in weights[1:]:
+        assert all(np.array_equal(a, b) for a, b in zip(weights[0], other, strict=True))
+    assert not np.array_equal(dense_layers(mlp(rng=4))[0].W, dense_layers(mlp(rng=3))[0].W)
+
+
+def test_a_generator_continues_its_draws():
+    rng = np.random.default_rng(5)
+    first, second = mlp(depth=0, rng=rng), mlp(depth=0, rng=rng)
+    assert not np.array_equal(first.params["0.W"], second.params["0.W"])
+    again = np.random.default_rng(5)
+    mlp(depth=0, rng=again)
+    np.testing.assert_array_equal(mlp(depth=0, rng=again).params["0.W"], second.params["0.W"])
+
+
+def test_the_gradient_of_a_residual_batch_norm_network_is_right():
+    model = mlp(depth=2, width=4, in_features=3, out_features=2, batch_norm=True,
+                residual=True, rng=0)
+    errors = check_layer(model, np.random.default_rng(1).normal(size=(6, 3)))
+    assert max(errors.values()) < 1e-6
+
+
+# --- presets ---------------------------------------------------------------------------------
+
+
+def test_the_presets_are_the_lessons_networks():
+    assert set(PRESETS) == {"l05_mini_batch", "l07_batch_normalization",
+                            "l08_residual_layers", "l09_putting_it_together"}
+    # 05: 64 pixels -> 32 ReLU units -> 10 scores
+    assert layout(mlp("l05_mini_batch", rng=0)) == ["Dense", "ReLU", "Dense"]
+    # 07: ten weight layers, nine with batch norm before their ReLU
+    seven = mlp("l07_batch_normalization", rng=0)
+    assert len(dense_layers(seven)) == 10 and str(seven).count("BatchNorm(32") == 9
+    # 08: 16 hidden layers in 8 residual blocks, std 0.1
+    eight = mlp("l08_residual_layers", rng=0)
+    assert sum(isinstance(layer, Residual) for layer in eight) == 8
+    assert np.std(dense_layers(eight)[1].W) == pytest.approx(0.1, rel=0.05)
+    # 09: 64 wide, a stem, two residual blocks with batch norm, a head
+    nine = mlp("l09_putting_it_together", rng=0)
+    assert layout(nine) == expected_layout(4, True, True)
+    assert [(d.in_features, d.out_features) for d in dense_layers(nine)] == (
+        [(64, 64)] * 5 + [(64, 10)])
+    for config in PRESETS.values():
+        assert (config.in_features, config.out_features, config.dtype) == (64, 10, "float64")
+
+
+def test_a_preset_is_data_and_cannot_be_changed_in_place():
+    with pytest.raises(TypeError):
+        PRESETS["l05_mini_batch"] = MLPConfig()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        PRESETS["l05_mini_batch"].depth = 3
+    deeper = dataclasses.replace(PRESETS["l08_residual_layers"], depth=32)
+    assert len(dense_layers(mlp(deeper, rng=0))) == 34
+    assert PRESETS["l08_residual_layers"].depth == 16
+
+
+def test_changes_replace_the_knobs_of_a_config_or_preset():
+    by_name = mlp("l08_residual_layers", depth=4, residual=False, init="he", rng=2)
+    by_config = mlp(MLPConfig(depth=4, init="he"), rng=2)
+    assert str(by_name) == str(by_config)
+    assert all(np.array_equal(by_name.params[k], by_config.params[k]) for k in by_name.params)
+
+
+def test_the_config_normalises_dtype_and_init():
+    config = MLPConfig(dtype=np.float32, init=1)
+    assert config.dtype == "float32" and config.init == 1.0
+    assert MLPConfig(dtype=np.dtype("float64")) == MLPConfig()
+
+
+# --- bad input -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("changes", "error", "match"), [
+    ({"depth": -1}, ValueError, "depth must be >= 0"),
+    ({"depth": 1.5}, TypeError, "depth must be an integer"),
+    ({"depth": 3, "residual": True}, ValueError, "depth must be even"),
+    ({"width": 0}, ValueError, "width must be >= 1"),
+    ({"in_features": 0}, ValueError, "in_features"),
+    ({"out_features": 2.0}, TypeError, "out_features"),
+    ({"batch_norm": 1}, TypeError, "batch_norm must be True or False"),
+    ({"residual": "yes"}, TypeError, "residual must be True or False"),
+    ({"init": "glorot"}, ValueError, "init must be"),
+    ({"init": -0.1}, ValueError, "init must be > 0"),
+    ({"dtype": np.int32}, TypeError, "dtype must be"),
+    ({"dtype": "float16"}, TypeError, "dtype must be"),
+    ({"colour": "red"}, TypeError, "unknown knobs"),
+])
+def test_bad_knobs_name_themselves(changes, error, match):
+    with pytest.raises(error, match=match):
+        mlp(rng=0, **changes)
+    if "colour" not in changes:
+        with pytest.raises(error, match=match):
+            MLPConfig(**changes)
+
+
+@pytest.mark.parametrize(("config", "rng", "error", "match"), [
+    ("l10_unknown", 0, ValueError, "config must be an MLPConfig or one of"),
+    ({"depth": 2}, 0, TypeError, "config must be an MLPConfig"),
+    (MLPConfig(), -1, ValueError, "rng"),
+    (MLPConfig(), "seed", TypeError, "rng"),
+])
+def test_bad_config_or_rng_is_refused(config, rng, error, match):
+    with pytest.raises(error, match=match):
+        mlp(config, rng=rng)
+
+
+def test_weight_names_lists_the_weight_matrices_in_order():
+    model = mlp(depth=2, residual=True, batch_norm=True, rng=0)
+    assert weight_names(model) == ["0.W", "3.0.W", "3.3.W", "4.W"]
+    assert weight_names(Sequential(Dense(2, 2, rng=0), ReLU(), BatchNorm(2))) == ["0.W"]
+    with pytest.raises(TypeError, match="model must be a layer"):
+        weight_names(object())
