@@ -7,13 +7,15 @@
   interleaved spirals);
 * ``load_wine`` and ``load_digits`` return two classic UCI data sets that are
   shipped inside the package (``course_lib/datasets/``), so nothing is
-  downloaded at run time.
+  downloaded at run time; ``digits_subset`` draws z-scored digits for the
+  experiments of lessons 05, 07 and 08.
 
-Randomness: every function that draws random numbers takes ``rng``, which
-may be an ``int`` seed (the same seed gives the same result every time), a
-``numpy.random.Generator`` (its state advances, so a second call gives new
-numbers), or ``None`` (fresh, unpredictable randomness: avoid it where
-results must be reproducible).
+Randomness: every function that draws random numbers takes ``rng`` (or
+``seed``), which may be an ``int`` seed (``np.random.default_rng(seed)``: the
+same seed gives the same result every time), a ``numpy.random.Generator``
+(its state advances, so a second call gives new numbers), or ``None`` (fresh,
+unpredictable randomness: avoid it where results must be reproducible); see
+``validation.check_rng``.
 """
 
 from __future__ import annotations
@@ -23,21 +25,23 @@ import gzip
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from numbers import Integral
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
+from course_lib.scaling import ZScoreScaler
 from course_lib.validation import (
     check_array,
     check_nonnegative,
     check_positive_int,
     check_real,
+    check_rng,
 )
 
 __all__ = [
     "Dataset",
+    "digits_subset",
     "load_digits",
     "load_wine",
     "make_scaled_regression",
@@ -48,19 +52,6 @@ __all__ = [
 ]
 
 RngLike = int | np.random.Generator | None
-
-
-def _as_generator(rng: object) -> np.random.Generator:
-    """``rng`` as a ``numpy.random.Generator`` (from a seed, a Generator or None)."""
-    if rng is None or isinstance(rng, np.random.Generator):
-        return np.random.default_rng(rng)
-    if isinstance(rng, Integral) and not isinstance(rng, bool):
-        if rng < 0:
-            raise ValueError(f"rng must be a non-negative int seed, got {rng}")
-        return np.random.default_rng(int(rng))
-    raise TypeError(
-        f"rng must be an int seed, a numpy.random.Generator or None, got {type(rng).__name__}"
-    )
 
 
 def _check_samples(X: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -133,7 +124,7 @@ def minibatches(
     """
     X, y = _check_samples(X, y)
     batch_size = check_positive_int("batch_size", batch_size)
-    generator = _as_generator(rng)  # checked even when shuffle=False, which ignores it
+    generator = check_rng("rng", rng)  # checked even when shuffle=False, which ignores it
     n_samples = len(X)
     order = generator.permutation(n_samples) if shuffle else np.arange(n_samples)
     # One gather per epoch (a fresh copy in batch order); each batch is then a cheap slice.
@@ -188,7 +179,7 @@ def train_test_split(
     test_fraction = check_real("test_fraction", test_fraction)
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
-    generator = _as_generator(rng)
+    generator = check_rng("rng", rng)
     n_samples = len(X)
     if stratify:
         if y.ndim != 1:
@@ -294,7 +285,7 @@ def make_scaled_regression(
     if scales.size == 0 or np.any(scales <= 0):
         raise ValueError(f"scales must be one or more positive numbers, got {scales.tolist()}")
     noise = check_nonnegative("noise", noise)
-    generator = _as_generator(rng)
+    generator = check_rng("rng", rng)
     n_features = scales.size
     X = generator.uniform(0.0, 1.0, size=(n_samples, n_features)) * scales
     signs = generator.choice([-1.0, 1.0], size=n_features)
@@ -353,7 +344,7 @@ def make_spirals(
             f"and n_classes = {n_classes}"
         )
     noise = check_nonnegative("noise", noise)
-    generator = _as_generator(rng)
+    generator = check_rng("rng", rng)
     sizes = [n_samples // n_classes + (k < n_samples % n_classes) for k in range(n_classes)]
     y = np.repeat(np.arange(n_classes, dtype=np.int64), sizes)
     r = np.concatenate([np.arange(1, n_k + 1) / n_k for n_k in sizes])
@@ -453,3 +444,41 @@ def load_digits() -> Dataset:
     ``print(load_digits().description)``.
     """
     return _load("digits", "digits.csv.gz", tuple(str(d) for d in range(10)))
+
+
+def digits_subset(
+    n_samples: int,
+    seed: RngLike = 0,
+    *,
+    dtype: DTypeLike = np.float64,
+    scale_on: str = "subset",
+) -> tuple[np.ndarray, np.ndarray]:
+    """``n_samples`` of the 1797 digits, drawn at random, with z-scored pixels: ``(X, y)``.
+
+    The rows are the first ``n_samples`` of a random permutation, and each pixel ``j`` is
+    z-scored with the mean and (population) standard deviation of a set of images::
+
+        rows   = np.random.default_rng(seed).permutation(1797)[:n_samples]
+        X[:, j] = (pixels[rows, j] − mean_j) / std_j        (ZScoreScaler)
+
+    ``scale_on="subset"`` (default) takes ``mean_j`` and ``std_j`` over the rows drawn, so
+    every column of ``X`` has mean 0 and std 1 (a pixel constant on these rows stays 0);
+    ``scale_on="all"`` takes them over all 1797 images (lesson 08's data). ``X`` is cast to
+    ``dtype`` (float64 or float32) after scaling; ``y`` holds the digits, int64.
+    """
+    if scale_on not in ("subset", "all"):
+        raise ValueError(f'scale_on must be "subset" or "all", got {scale_on!r}')
+    digits = load_digits()
+    n_samples = check_positive_int("n_samples", n_samples)
+    if n_samples > len(digits.y):
+        raise ValueError(f"n_samples must be at most {len(digits.y)} (the number of digits), "
+                         f"got {n_samples}")
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be np.float64 or np.float32, got {dtype}")
+    rows = check_rng("seed", seed).permutation(len(digits.y))[:n_samples]
+    if scale_on == "subset":
+        X = ZScoreScaler().fit_transform(digits.X[rows])
+    else:
+        X = ZScoreScaler().fit_transform(digits.X)[rows]
+    return X.astype(dtype), digits.y[rows]

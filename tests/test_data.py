@@ -12,6 +12,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from course_lib.data import (
     Dataset,
+    digits_subset,
     load_digits,
     load_wine,
     make_scaled_regression,
@@ -153,11 +154,11 @@ class TestMinibatchesBadInput:
 
     @pytest.mark.parametrize("rng", ["seed", 1.5, True, np.random.RandomState(0)])
     def test_bad_rng_type(self, rng):
-        with pytest.raises(TypeError, match="rng must be an int seed, a numpy.random.Generator"):
+        with pytest.raises(TypeError, match="rng must be an integer seed, a numpy.random"):
             minibatches(self.X, self.y, 2, rng=rng)
 
     def test_negative_seed(self):
-        with pytest.raises(ValueError, match="rng must be a non-negative int seed"):
+        with pytest.raises(ValueError, match="rng must be a seed >= 0"):
             minibatches(self.X, self.y, 2, rng=-1)
 
 
@@ -458,3 +459,55 @@ def test_every_call_returns_fresh_writeable_arrays(loader):
 def test_dataset_repr_is_short():
     text = repr(load_wine())
     assert text == "Dataset('wine': X (178, 13) float64, y (178,) int64, 3 classes)"
+
+
+# ----------------------------------------------------------------- digits_subset
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_digits_subset_z_scores_the_rows_of_a_seeded_permutation(dtype):
+    X, y = digits_subset(300, seed=4, dtype=dtype)
+    digits = load_digits()
+    rows = np.random.default_rng(4).permutation(1797)[:300]
+    pixels = digits.X[rows]
+    std = pixels.std(axis=0)
+    expected = (pixels - pixels.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    np.testing.assert_allclose(X, expected.astype(dtype), rtol=1e-6 if dtype == np.float32
+                               else 1e-12, atol=1e-6)
+    np.testing.assert_array_equal(y, digits.y[rows])
+    assert X.dtype == dtype and y.dtype == np.int64 and X.shape == (300, 64)
+    moving = std > 0
+    np.testing.assert_allclose(X[:, moving].mean(axis=0), 0, atol=1e-5)
+    np.testing.assert_allclose(X[:, moving].std(axis=0), 1, rtol=1e-5)
+    np.testing.assert_array_equal(X[:, ~moving], 0)
+
+
+def test_digits_subset_can_scale_over_all_the_digits():
+    X, y = digits_subset(200, seed=0, scale_on="all")
+    digits = load_digits()
+    everything = ZScoreScaler().fit_transform(digits.X)
+    rows = np.random.default_rng(0).permutation(1797)[:200]
+    np.testing.assert_array_equal(X, everything[rows])
+    assert not np.allclose(X, digits_subset(200, seed=0)[0])  # other means and stds
+
+
+def test_digits_subset_seeds_and_generators():
+    np.testing.assert_array_equal(digits_subset(50, 1)[1], digits_subset(50, 1)[1])
+    assert not np.array_equal(digits_subset(50, 1)[1], digits_subset(50, 2)[1])
+    rng = np.random.default_rng(1)
+    first, second = digits_subset(50, rng)[1], digits_subset(50, rng)[1]
+    np.testing.assert_array_equal(first, digits_subset(50, 1)[1])
+    assert not np.array_equal(first, second)  # the generator's draws continue
+
+
+@pytest.mark.parametrize(("kwargs", "error", "match"), [
+    ({"n_samples": 0}, ValueError, "n_samples must be >= 1"),
+    ({"n_samples": 1798}, ValueError, "n_samples must be at most 1797"),
+    ({"n_samples": 10, "seed": -1}, ValueError, "seed must be a seed >= 0"),
+    ({"n_samples": 10, "seed": 1.5}, TypeError, "seed must be an integer seed"),
+    ({"n_samples": 10, "dtype": np.int64}, TypeError, "dtype must be"),
+    ({"n_samples": 10, "scale_on": "train"}, ValueError, "scale_on must be"),
+])
+def test_digits_subset_bad_input(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        digits_subset(**kwargs)
