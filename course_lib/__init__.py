@@ -8,13 +8,14 @@ The numerical core needs nothing but numpy and is imported here:
 * ``course_lib.problems``    2-D objectives (Quadratic, Rosenbrock), run_optimizer
 * ``course_lib.data``        minibatches, synthetic data, load_wine, load_digits
 
-The network core and the training layer, also numpy only, are imported by name:
+The statistics, the network core and the training layer, also numpy only, are
+imported by name: ``course_lib.stats`` (summarize, Student-t intervals, bands),
 ``course_lib.layers`` (Dense, ReLU, BatchNorm, Residual, Sequential),
-``course_lib.losses``, ``course_lib.gradcheck``, ``course_lib.training`` (fit),
-``course_lib.experiments`` (seeds x settings, intervals, tables),
-``course_lib.probes``, and the lessons' network builders
-``course_lib.architectures`` (08), ``course_lib.batchnorm_nets`` (07) and
-``course_lib.recipe`` (09).
+``course_lib.losses``, ``course_lib.gradcheck``, ``course_lib.networks`` (mlp,
+the one network builder, and the lessons' networks as PRESETS),
+``course_lib.training`` (fit), ``course_lib.experiments`` (seeds x settings
+grids, tables), ``course_lib.probes`` and ``course_lib.studies`` (the
+experiments of lessons 05, 07, 08 and 09).
 
 The display layer (``course_lib.plots``, ``course_lib.widgets``, needing
 matplotlib and ipywidgets) and the exercise checkers (``course_lib.checks``)

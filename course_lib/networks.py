@@ -1,6 +1,6 @@
 """The course's one network builder, ``mlp``, and the networks of lessons 05 to 09 as presets.
 
-Every network is a stem, a body of ``depth`` hidden layers and a head::
+Every network is a stem, a body of ``depth`` layers and a head::
 
     stem:  Dense(in, w), BN, ReLU
     body:  [Dense(w, w), BN, ReLU] * depth                                      plain
@@ -8,12 +8,13 @@ Every network is a stem, a body of ``depth`` hidden layers and a head::
     head:  Dense(w, out)
 
 with ``w = width`` and ``BN`` a ``BatchNorm(w)`` when ``batch_norm`` is on, nothing when it is
-off. **Depth** is the number of hidden ``Dense(w, w)`` layers of the body, between the stem
-and the head, as GPT's ``n_layer`` counts the blocks between the embedding and the head: a
-network of depth ``L`` has ``L + 2`` weight layers and ``L + 1`` ReLUs. Depth 0 is the
-one-hidden-layer MLP ``Dense(in, w), ReLU, Dense(w, out)``.
+off. **Depth** is the number of ``Dense(w, w)`` layers of the body, between the stem (the
+input projection) and the head, as GPT's ``n_layer`` counts the blocks between the embedding
+and the head: a network of depth ``L`` has ``L + 2`` weight layers and ``L + 1`` hidden
+layers (the stem's and the body's). Depth 0 is the one-hidden-layer MLP
+``Dense(in, w), ReLU, Dense(w, out)``.
 
-A residual body groups its hidden layers in pairs around a skip, ``y = x + F(x)`` with
+A residual body groups its layers in pairs around a skip, ``y = x + F(x)`` with
 ``F(x) = BN(W2 relu(BN(W1 x + b1)) + b2)``, and has no ReLU after the sum, so the identity
 path runs clean from the head to the stem (He et al. 2016, "Identity mappings in deep residual
 networks"). The width stays the same through the body, so ``x + F(x)`` is defined.
@@ -79,12 +80,12 @@ class MLPConfig:
 
     ``in_features``: columns of the input (64 pixels of an 8x8 digit);
     ``out_features``: scores out (10 classes);
-    ``depth``: hidden ``Dense(width, width)`` layers between the stem and the head (>= 0;
-    even with ``residual``, two a block);
+    ``depth``: the ``Dense(width, width)`` layers between the stem and the head (>= 0; even
+    with ``residual``, two a block): ``depth + 2`` weight layers in all;
     ``width``: features of the stem and of every hidden layer;
     ``batch_norm``: a ``BatchNorm(width)`` after every ``Dense`` but the head, before its ReLU
     (PyTorch's defaults: momentum 0.1, eps 1e-5);
-    ``residual``: skips around pairs of hidden layers, ``depth / 2`` blocks;
+    ``residual``: skips around pairs of body layers, ``depth / 2`` blocks;
     ``init``: the ``Dense`` initialisation, ``"he"``, ``"xavier"`` or a standard deviation;
     ``dtype``: ``"float64"`` or ``"float32"`` (``np.float32`` and the like are accepted).
 
@@ -112,7 +113,7 @@ class MLPConfig:
             "dtype": _check_dtype(self.dtype),
         }
         if checked["residual"] and checked["depth"] % 2:
-            raise ValueError(f"depth must be even for a residual network (two hidden layers "
+            raise ValueError(f"depth must be even for a residual network (two layers "
                              f"a block), got {self.depth}")
         for name, value in checked.items():
             object.__setattr__(self, name, value)  # frozen: the checked, normalised values
@@ -121,9 +122,9 @@ class MLPConfig:
 PRESETS: Mapping[str, MLPConfig] = MappingProxyType({
     # 05: one hidden layer of 32 ReLU units, trained at many batch sizes
     "l05_mini_batch": MLPConfig(depth=0),
-    # 07: ten weight layers (8 hidden), with and without batch norm
+    # 07: ten weight layers (depth 8), with and without batch norm
     "l07_batch_normalization": MLPConfig(depth=8, batch_norm=True),
-    # 08: a deep narrow network, plain or residual, with a small or a He init
+    # 08: a deep narrow network, plain or residual (8 blocks), with a small or a He init
     "l08_residual_layers": MLPConfig(depth=16, residual=True, init=0.1),
     # 09: the recipe's network, 64 wide, two residual blocks with batch norm
     "l09_putting_it_together": MLPConfig(depth=4, width=64, batch_norm=True, residual=True),
@@ -188,7 +189,7 @@ def mlp(
 def weight_names(model: object) -> list[str]:
     """The names of the model's weight matrices in forward order (``"0.W"``, ``"2.0.W"`` ...).
 
-    For an ``mlp`` of depth ``L`` that is ``L + 2`` names: the stem, the ``L`` hidden layers,
+    For an ``mlp`` of depth ``L`` that is ``L + 2`` names: the stem, the ``L`` body layers,
     the head. Use them to read ``probes.gradient_norms`` or ``History.grad_norm`` layer by
     layer.
     """

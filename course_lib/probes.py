@@ -1,10 +1,12 @@
 """Probes: look inside a model without training it.
 
 ``layer_outputs`` records what each layer of a ``Sequential`` hands on to the next (the
-activations whose histograms lessons 07 and 08 draw), and ``gradient_norms`` the size of every
-gradient after a backward pass (the bars of lesson 08)::
+activations whose histograms lessons 07 and 08 draw), ``relu_inputs`` what each ReLU receives
+(lesson 07's pre-activations), and ``gradient_norms`` the size of every gradient after a
+backward pass (the bars of lesson 08)::
 
     outputs = layer_outputs(model, X_val)       # {"0:Dense": h1, "1:BatchNorm": h2, ...}
+    inputs = relu_inputs(model, X_val)          # {"layer 1": z1, "layer 2": z2, ...}
     loss, dpred = softmax_cross_entropy(model.forward(X, training=True), y)
     model.backward(dpred)
     norms = gradient_norms(model)               # {"0.W": 1.3, "0.b": 0.2, ...}
@@ -19,9 +21,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from course_lib.layers import ReLU
 from course_lib.validation import check_array
 
-__all__ = ["gradient_norms", "layer_outputs"]
+__all__ = ["gradient_norms", "layer_outputs", "relu_inputs"]
 
 
 def layer_outputs(model: object, X: np.ndarray, training: bool = False) -> dict[str, np.ndarray]:
@@ -64,6 +67,26 @@ def layer_outputs(model: object, X: np.ndarray, training: bool = False) -> dict[
         for name, value in saved.items():
             np.copyto(buffers[name], value)  # in place: the layers hold these very arrays
     return outputs
+
+
+def relu_inputs(model: object, X: np.ndarray, training: bool = False) -> dict[str, np.ndarray]:
+    """The input of every ``ReLU`` of ``model`` for the batch ``X``: ``{"layer 1": z_1, ...}``.
+
+    For the ``k``-th ReLU of a ``networks.mlp`` that is ``z_k = x W + b`` in a plain network
+    and ``z_k = gamma * xhat + beta`` (the batch-norm output) in a batch-norm network: the
+    values the non-linearity sees, its *pre-activations*. Read off ``layer_outputs`` (same
+    ``training`` meaning), so the model is left unchanged. Only the ReLUs of the top level of
+    the ``Sequential`` count; a model without them gives an empty dict.
+    """
+    layers = getattr(model, "layers", None)
+    if layers is None:
+        raise TypeError(f"model must be a Sequential, got {type(model).__name__}")
+    outputs = list(layer_outputs(model, X, training).values())
+    inputs = {}
+    for i, layer in enumerate(layers):
+        if isinstance(layer, ReLU):
+            inputs[f"layer {len(inputs) + 1}"] = X if i == 0 else outputs[i - 1]
+    return inputs
 
 
 def gradient_norms(model: object) -> dict[str, float]:

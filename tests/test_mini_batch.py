@@ -64,18 +64,6 @@ def test_smoothing_shrinks_the_noise_about_a_level():
     assert smooth.mean() == pytest.approx(1.0, abs=0.05)
 
 
-# --- mini_batch_runs --------------------------------------------------------------------------
-
-
-def test_the_default_runs_cover_the_grid_with_the_same_start():
-    grid = widgets.mini_batch_runs(batch_sizes=(256, 1024), lrs=(0.1, 1.0), epochs=2)
-    assert sorted(grid) == [(256, 0.1), (256, 1.0), (1024, 0.1), (1024, 1.0)]
-    starts = {round(float(h.train_loss[0]), 12) for h in grid.values()}
-    assert len(starts) == 1  # one initial model for every run
-    assert grid[256, 0.1].steps_per_epoch == 4 and grid[1024, 0.1].steps_per_epoch == 1
-    assert all(h.train_loss[-1] < h.train_loss[0] for h in grid.values())
-
-
 # --- mini_batch_explorer ----------------------------------------------------------------------
 
 

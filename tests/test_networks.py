@@ -113,9 +113,11 @@ def test_a_generator_continues_its_draws():
     np.testing.assert_array_equal(mlp(depth=0, rng=again).params["0.W"], second.params["0.W"])
 
 
-def test_the_gradient_of_a_residual_batch_norm_network_is_right():
-    model = mlp(depth=2, width=4, in_features=3, out_features=2, batch_norm=True,
-                residual=True, rng=0)
+@pytest.mark.parametrize("batch_norm", [False, True])
+@pytest.mark.parametrize("residual", [False, True])
+def test_backward_agrees_with_finite_differences(batch_norm, residual):
+    model = mlp(depth=2, width=4, in_features=3, out_features=2, batch_norm=batch_norm,
+                residual=residual, init=0.6, rng=0)
     errors = check_layer(model, np.random.default_rng(1).normal(size=(6, 3)))
     assert max(errors.values()) < 1e-6
 
@@ -210,3 +212,17 @@ def test_weight_names_lists_the_weight_matrices_in_order():
     assert weight_names(Sequential(Dense(2, 2, rng=0), ReLU(), BatchNorm(2))) == ["0.W"]
     with pytest.raises(TypeError, match="model must be a layer"):
         weight_names(object())
+def test_a_residual_block_whose_branch_outputs_zero_passes_its_input_through():
+    # y = x + BN(W2 relu(BN(W1 x + b1)) + b2): with gamma = beta = 0 in the second batch norm
+    # the branch is 0, so the network is the stem and the head alone
+    model = mlp("l09_putting_it_together", in_features=6, out_features=3, width=8, rng=1)
+    for block in (layer for layer in model if isinstance(layer, Residual)):
+        second_bn = block.block.layers[4]
+        second_bn.params["gamma"][:] = 0
+    x = np.random.default_rng(2).normal(size=(10, 6))
+    stem = model.layers[:3]
+    h = x
+    for layer in stem:
+        h = layer.forward(h)
+    expected = model.layers[-1].forward(h)
+    np.testing.assert_allclose(model.forward(x), expected, rtol=1e-12)

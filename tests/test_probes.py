@@ -7,7 +7,8 @@ import pytest
 
 from course_lib.layers import BatchNorm, Dense, ReLU, Residual, Sequential
 from course_lib.losses import mse
-from course_lib.probes import gradient_norms, layer_outputs
+from course_lib.networks import mlp
+from course_lib.probes import gradient_norms, layer_outputs, relu_inputs
 
 
 def make_model(dtype=np.float64) -> Sequential:
@@ -124,3 +125,44 @@ def test_gradient_norms_rejects_bad_input():
         gradient_norms(np.ones(3))
     with pytest.raises(TypeError, match="numeric"):
         gradient_norms({"W": np.array(["a"])})
+
+
+# --- relu_inputs -----------------------------------------------------------------------------
+
+
+def test_relu_inputs_are_what_each_relu_receives():
+    model = mlp(depth=2, batch_norm=True, width=5, in_features=3, rng=0)
+    X = np.random.default_rng(1).normal(size=(10, 3))
+    for _ in range(3):  # running statistics that differ from the start
+        model.forward(X * 2 + 1, training=True)
+    inputs = relu_inputs(model, X)
+    assert list(inputs) == ["layer 1", "layer 2", "layer 3"]
+    h = X
+    expected = []
+    for layer in model:
+        if isinstance(layer, ReLU):
+            expected.append(h)
+        h = layer.forward(h, training=False)
+    for got, want in zip(inputs.values(), expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_relu_inputs_in_training_mode_are_normalised_and_leave_the_running_statistics():
+    model = mlp(depth=2, batch_norm=True, width=6, in_features=3, rng=0)
+    X = np.random.default_rng(2).normal(3.0, 5.0, size=(50, 3))
+    before = {k: v.copy() for k, v in model.buffers.items()}
+    for z in relu_inputs(model, X, training=True).values():
+        np.testing.assert_allclose(z.mean(axis=0), 0.0, atol=1e-10)  # gamma = 1, beta = 0
+        np.testing.assert_allclose(z.std(axis=0), 1.0, rtol=1e-3)
+    for name, value in model.buffers.items():
+        np.testing.assert_array_equal(value, before[name])
+
+
+def test_relu_inputs_of_a_plain_network_are_its_dense_outputs():
+    model = mlp(depth=1, width=4, in_features=2, rng=0)
+    X = np.random.default_rng(3).normal(size=(5, 2))
+    first = relu_inputs(model, X)["layer 1"]
+    np.testing.assert_allclose(first, X @ model[0].W + model[0].b)
+    assert relu_inputs(Sequential(Dense(2, 3, rng=0)), X) == {}
+    with pytest.raises(TypeError, match="Sequential"):
+        relu_inputs(Dense(2, 2), X)

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from course_lib.checks.core import Case, _returned, _same, run_cases
+from course_lib.layers import BatchNorm
 
 
 def _batch_norm_cases(rng: np.random.Generator) -> list[Case]:
@@ -34,8 +35,6 @@ def _batch_norm_cases(rng: np.random.Generator) -> list[Case]:
 
 
 def _batch_norm_layer(gamma: np.ndarray, beta: np.ndarray, eps: float, momentum: float = 0.1):
-    from course_lib.layers import BatchNorm
-
     layer = BatchNorm(gamma.size, momentum=momentum, eps=eps)
     layer.params["gamma"][...] = gamma
     layer.params["beta"][...] = beta

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import numpy as np
 
 from course_lib.checks.core import run_cases
+from course_lib.layers import BatchNorm, Dense, ReLU, Sequential
 
 
 def _reference_residual_forward_backward(block_forward, block_backward, x, dy):
@@ -28,8 +29,6 @@ def check_residual_forward_backward(learner_fn: Callable[..., tuple], seed: int 
     ``Dense, ReLU, Dense`` blocks of several widths and weight scales, one with a
     ``BatchNorm`` inside.
     """
-    from course_lib.layers import BatchNorm, Dense, ReLU, Sequential
-
     rng = np.random.default_rng(seed)
     cases = []
     for width, batch, std, norm in [(3, 4, 0.5, False), (5, 2, 0.1, False), (4, 6, 1.0, False),

@@ -1,65 +1,42 @@
-"""Lesson 07, batch normalization: ``batch_norm_explorer`` and its grid of runs.
+"""Lesson 07, batch normalization: ``batch_norm_explorer``.
 
-A deep MLP with and without batch norm, by depth and learning rate
-(``batch_norm_runs``).
+A deep MLP with and without batch norm, by depth and learning rate, from a grid of runs
+(``studies.batch_norm_runs``).
 """
 
 from __future__ import annotations
 
 import ipywidgets as widgets
 import numpy as np
+from ipywidgets import Checkbox, Layout
+from matplotlib.ticker import NullLocator
 
 from course_lib import plots
+from course_lib.studies import batch_norm_runs
 from course_lib.widgets.explorer import Explorer
-
-
-def batch_norm_runs(depths=(2, 4, 6, 8, 10), lrs=(0.01, 0.03, 0.1, 0.3, 1.0, 3.0), *,
-                    n_samples: int = 384, width: int = 24, epochs: int = 3,
-                    batch_size: int = 32, seed: int = 0) -> dict:
-    """The explorer's default grid: plain and batch-norm MLPs on the digits, trained with SGD.
-
-    ``n_samples`` of the shipped 8x8 digits (chosen at random with ``seed``), z-scored, in
-    float32; for every depth (weight layers) and learning rate, a ``batchnorm_nets.bn_mlp`` of
-    that depth and ``width`` with and without batch norm, both from the weights of ``seed``,
-    trained for ``epochs`` epochs of ``batch_size`` rows with ``SGD(lr)``
-    (``batchnorm_nets.depth_lr_runs``). Returns ``{(depth, lr, batch_norm): BNRun}``, the input
-    of ``batch_norm_explorer``. Small widths, few epochs and float32 keep the 60 runs of the
-    defaults to about a second.
-    """
-    from course_lib.batchnorm_nets import depth_lr_runs
-    from course_lib.data import load_digits
-    from course_lib.scaling import ZScoreScaler
-
-    digits = load_digits()
-    rows = np.random.default_rng(seed).permutation(len(digits.X))[:n_samples]
-    X = ZScoreScaler().fit_transform(digits.X[rows]).astype(np.float32)
-    return depth_lr_runs(X, digits.y[rows], depths, lrs, width=width, epochs=epochs,
-                         batch_size=batch_size, seed=seed)
 
 
 def batch_norm_explorer(runs: dict | None = None, *, depth: int | None = None,
                         lr: float | None = None, batch_norm: bool = True) -> Explorer:
     """Lesson 07: a deep MLP with and without batch norm, by depth and learning rate.
 
-    ``runs`` maps ``(depth, lr, batch_norm)`` to a ``batchnorm_nets.BNRun`` for every
-    combination of the grid (default: ``batch_norm_runs()``, trained when the explorer is
-    built; moving a control only redraws from these stored runs).
+    ``runs`` maps ``(depth, lr, batch_norm)`` to a ``studies.BNRun`` for every combination
+    of the grid (default: ``studies.batch_norm_runs()``, trained when the explorer is built;
+    moving a control only redraws from these stored runs).
 
-    Controls: the depth (weight layers), the learning rate and batch norm on or off. Left,
-    one row per hidden layer (layer 1 at the bottom): the histogram of the values entering its
-    ReLU after training, each row scaled to the same height (bins under 1 % of the row's peak
-    left blank), on a fixed range ``[-4, 4]``: a
-    plain network's rows narrow or widen with depth, a batch-norm network's stay alike.
+    Controls: the depth (``networks.mlp``'s: ``depth + 2`` weight layers), the learning rate
+    and batch norm on or off. Left, one row per hidden layer (the ``depth + 1`` layers with a
+    ReLU, layer 1 at the bottom): the histogram of the values entering its ReLU after
+    training, each row scaled to the same height (bins under 1 % of the row's peak left
+    blank), on a fixed range ``[-4, 4]``: a plain network's rows narrow or widen with depth,
+    a batch-norm network's stay alike.
     Right, the mini-batch loss at every step of both networks at this depth and learning rate,
     the chosen one bold. Both axes are fixed, so a redraw only redraws the changed artists
     (blitting).
     """
-    from ipywidgets import Checkbox, Layout
-    from matplotlib.ticker import NullLocator
-
     if not isinstance(runs, dict) and runs is not None:
         raise TypeError("runs must be a dict {(depth, lr, batch_norm): BNRun} "
-                        "(see batch_norm_runs)")
+                        "(see studies.batch_norm_runs)")
     runs = batch_norm_runs() if runs is None else runs
     depths = sorted({key[0] for key in runs})
     lrs = sorted({key[1] for key in runs})
@@ -73,7 +50,7 @@ def batch_norm_explorer(runs: dict | None = None, *, depth: int | None = None,
     if depth not in depths or lr not in lrs:
         raise ValueError(f"depth and lr must be in the grid: depths {depths}, learning rates "
                          f"{lrs}; got {depth}, {lr}")
-    rows = max(depths) - 1
+    rows = max(depths) + 1
     bins = next(iter(runs.values())).histograms.shape[1]
     edges = np.linspace(-4.0, 4.0, bins + 1)
     steps = max(run.step_loss.size for run in runs.values())
@@ -108,7 +85,7 @@ def batch_norm_explorer(runs: dict | None = None, *, depth: int | None = None,
     def draw(depth: int, lr: float, batch_norm: bool):
         run = runs[depth, lr, batch_norm]
         for k, ridge in enumerate(ridges):
-            shown = k < depth - 1
+            shown = k <= depth
             ridge.set_visible(shown)
             if shown:
                 heights = run.histograms[k]
@@ -124,11 +101,11 @@ def batch_norm_explorer(runs: dict | None = None, *, depth: int | None = None,
             line.set_linewidth(2.2 if batch_norm_on == batch_norm else 0.9)
             line.set_alpha(1.0 if batch_norm_on == batch_norm else 0.5)
         name = "batch norm" if batch_norm else "plain"
-        if run.diverged or depth == 1:
-            spread = "diverged" if run.diverged else "no hidden layer"
+        if run.diverged:
+            spread = "diverged"
         else:
             spread = f"std per layer {np.min(run.stds):.2f} to {np.max(run.stds):.2f}"
-        hist_title = ax_hist.set_title(f"{name}, {depth} layers, lr {lr:g}: {spread}",
+        hist_title = ax_hist.set_title(f"{name}, depth {depth}, lr {lr:g}: {spread}",
                                        fontsize=9)
         loss_title = ax_loss.set_title(
             f"final training loss: batch norm {verdict(runs[depth, lr, True])}, plain "

@@ -1,16 +1,18 @@
-"""Lesson 05, mini-batches: ``mini_batch_explorer`` and its grid of runs.
+"""Lesson 05, mini-batches: ``mini_batch_explorer``.
 
 The training loss of mini-batch SGD, step by step, for every batch size and learning
-rate of a grid (``mini_batch_runs``).
+rate of a grid of runs (``studies.mini_batch_runs``).
 """
 
 from __future__ import annotations
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.colors import LogNorm
+from matplotlib.patches import Rectangle
 
 from course_lib import plots
-from course_lib.optimizers import SGD
+from course_lib.studies import mini_batch_runs
 from course_lib.widgets.explorer import Explorer
 
 
@@ -36,43 +38,11 @@ def _smoothed(values: np.ndarray, span: float) -> np.ndarray:
         return out / (1 - beta ** np.arange(1, values.size + 1))
 
 
-def mini_batch_runs(batch_sizes=(4, 16, 64, 256, 1024), lrs=(0.01, 0.03, 0.1, 0.3, 1.0, 3.0),
-                    *, epochs: int = 3, seed: int = 0) -> dict:
-    """The explorer's default grid: softmax regression on 1024 digits, trained with SGD.
-
-    One ``fit`` per batch size and learning rate, all from the same initial weights (``seed``)
-    and with the same shuffling: a single ``Dense(64, 10)`` layer on the z-scored pixels of
-    1024 of the shipped 8x8 digits (chosen at random with ``seed``), the mean cross-entropy
-    loss and ``SGD(lr)`` for ``epochs`` epochs. Returns ``{(batch_size, lr): History}``, the
-    input of ``mini_batch_explorer``. About 6000 steps in all for the defaults (the batch
-    size 4 takes three quarters of them); a linear model keeps each step cheap.
-    """
-    from course_lib.data import load_digits
-    from course_lib.layers import Dense
-    from course_lib.losses import softmax_cross_entropy
-    from course_lib.scaling import ZScoreScaler
-    from course_lib.training import fit
-
-    digits = load_digits()
-    rng = np.random.default_rng(seed)
-    rows = rng.permutation(len(digits.X))[:1024]
-    X = ZScoreScaler().fit_transform(digits.X[rows])
-    y = digits.y[rows]
-    runs = {}
-    for batch_size in batch_sizes:
-        for lr in lrs:
-            model = Dense(X.shape[1], 10, rng=np.random.default_rng(seed))
-            runs[int(batch_size), float(lr)] = fit(
-                model, softmax_cross_entropy, SGD(lr), X, y, epochs=epochs,
-                batch_size=batch_size, seed=seed, track_grad_norms=False)
-    return runs
-
-
 def _check_runs(runs: object) -> tuple[list[int], list[float]]:
     """The sorted batch sizes and learning rates of a full grid of histories."""
     if not isinstance(runs, dict) or not runs:
         raise TypeError("runs must be a non-empty dict {(batch_size, lr): History} "
-                        "(see mini_batch_runs)")
+                        "(see studies.mini_batch_runs)")
     for key, history in runs.items():
         if not (isinstance(key, tuple) and len(key) == 2):
             raise ValueError(f"runs keys must be pairs (batch_size, lr), got {key!r}")
@@ -101,8 +71,8 @@ def mini_batch_explorer(runs: dict | None = None, *, batch_size: int | None = No
     ``runs`` maps ``(batch_size, lr)`` to the ``History`` of a ``fit`` (evaluated every epoch)
     with that batch size and learning rate, for every combination of the batch sizes and
     learning rates: the same model, data and number of epochs throughout. By default the
-    runs of ``mini_batch_runs()`` are trained when the explorer is built; moving a control
-    then only redraws from these stored runs, nothing is trained.
+    runs of ``studies.mini_batch_runs()`` are trained when the explorer is built; moving a
+    control then only redraws from these stored runs, nothing is trained.
 
     Controls: the smoothing window (in epochs), the batch size and the learning rate (each
     a slider over the values of the grid). Left, against the epoch (the number of examples
@@ -112,9 +82,6 @@ def mini_batch_explorer(runs: dict | None = None, *, batch_size: int | None = No
     (dots). Right, the final training loss of every run of the grid on a log colour scale,
     with the current run framed; a run that diverged (``_diverged``) is blank.
     """
-    from matplotlib.colors import LogNorm
-    from matplotlib.patches import Rectangle
-
     runs = mini_batch_runs() if runs is None else runs
     batch_sizes, lrs = _check_runs(runs)
     batch_size = batch_sizes[0] if batch_size is None else batch_size

@@ -5,10 +5,15 @@ Switch the techniques of the recipe on and off and see the seed-averaged curves.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
+from ipywidgets import Checkbox, Layout
+from matplotlib.ticker import NullLocator
 
 from course_lib import plots
 from course_lib.stats import mean_and_band
+from course_lib.validation import check_real
 from course_lib.widgets.explorer import Explorer
 
 
@@ -71,13 +76,6 @@ def recipe_explorer(runs: dict, techniques, *, run=None, target: float = 0.95,
     accuracy (mean ± std over seeds) and the mean epochs to reach ``target`` over the seeds
     that reached it. The axes are fixed, so a redraw blits.
     """
-    import re
-
-    from ipywidgets import Checkbox, Layout
-    from matplotlib.ticker import NullLocator
-
-    from course_lib.validation import check_real
-
     techniques = tuple(techniques)
     if not techniques or not all(isinstance(t, str) for t in techniques) or \
             len(set(techniques)) != len(techniques):

@@ -1,7 +1,7 @@
-"""Lesson 08, residual layers: ``residual_explorer`` and its runs.
+"""Lesson 08, residual layers: ``residual_explorer``.
 
 Per-layer gradient norms and training curves of plain and residual networks, by depth,
-initialisation and epoch (``residual_runs``).
+initialisation and epoch, from a grid of runs (``studies.residual_runs``).
 """
 
 from __future__ import annotations
@@ -10,85 +10,36 @@ import ipywidgets as widgets
 import numpy as np
 
 from course_lib import plots
+from course_lib.studies import RESIDUAL_INITS, residual_runs
 from course_lib.widgets.explorer import Explorer
 
-RESIDUAL_INITS = {"std 0.1": 0.1, "He": "he"}
-
-
-def residual_runs(*, depths=(2, 4, 8, 16, 32), inits: dict | None = None, width: int = 32,
-                  n_samples: int = 256, epochs: int = 3, batch_size: int = 32,
-                  lr: float = 0.3, seed: int = 0, dtype=np.float32) -> dict:
-    """Train a plain and a residual ``deep_mlp`` for every depth and init (lesson 08).
-
-    Data: ``n_samples`` z-scored 8x8 digits drawn with ``seed``. Each network is trained with
-    ``Momentum(lr, beta=0.9)`` for ``epochs`` epochs of mini-batches (``fit``, no evaluation
-    passes: cheap). ``inits`` maps a label to a ``Dense`` init (default ``RESIDUAL_INITS``: a
-    fixed standard deviation of 0.1, and He).
-
-    Returns ``{(init_label, kind, depth): run}`` with ``kind`` in ``("plain", "residual")``
-    and ``run`` a dict holding
-
-    - ``"norms"``: ``(epochs + 1, depth + 2)`` gradient norms ``‖∂L/∂W‖`` of every weight
-      matrix (input projection first, head last); row 0 at initialisation (one backward pass
-      over the whole sample), row ``k`` the mean over the steps of epoch ``k``;
-    - ``"step_loss"``: the mini-batch losses, ``History.step_loss``;
-    - ``"history"``: the ``History``.
-    """
-    from course_lib.architectures import deep_mlp, hidden_weight_names
-    from course_lib.data import load_digits
-    from course_lib.losses import softmax_cross_entropy
-    from course_lib.optimizers import Momentum
-    from course_lib.probes import gradient_norms
-    from course_lib.scaling import ZScoreScaler
-    from course_lib.training import fit
-
-    inits = dict(RESIDUAL_INITS if inits is None else inits)
-    digits = load_digits()
-    rows = np.random.default_rng(seed).permutation(len(digits.y))[:n_samples]
-    X = ZScoreScaler().fit_transform(digits.X)[rows].astype(dtype)
-    y = digits.y[rows]
-    runs = {}
-    for label, init in inits.items():
-        for kind in ("plain", "residual"):
-            for depth in depths:
-                model = deep_mlp(depth, residual=kind == "residual", width=width, init=init,
-                                 rng=seed, dtype=dtype)
-                names = hidden_weight_names(model)
-                with np.errstate(all="ignore"):  # He-initialised deep residual nets overflow
-                    model.backward(softmax_cross_entropy(model.forward(X), y)[1])
-                at_init = gradient_norms(model)
-                history = fit(model, softmax_cross_entropy, Momentum(lr, beta=0.9), X, y,
-                              epochs=epochs, batch_size=batch_size, seed=seed, evaluate=False)
-                norms = np.array([[at_init[name] for name in names]]
-                                 + [[history.grad_norm[name][k] for name in names]
-                                    for k in range(1, epochs + 1)])
-                runs[(label, kind, depth)] = {"norms": norms, "step_loss": history.step_loss,
-                                              "history": history}
-    return runs
-
+__all__ = ["RESIDUAL_INITS", "residual_explorer", "residual_runs"]
 
 def residual_explorer(*, depth: int = 16, init: str = "std 0.1", epoch: int = 0,
                       runs: dict | None = None, **run_options) -> Explorer:
     """Lesson 08: per-layer gradient norms and training curves, plain against residual.
 
-    Controls: the depth (number of hidden layers), the weight initialisation and the epoch.
-    Left: the gradient norm ``‖∂L/∂W‖`` of every weight matrix, layer 0 the input projection
-    and layer ``depth + 1`` the head, plain (red) next to residual (blue), at initialisation
-    (epoch 0) or averaged over the steps of the chosen epoch. Right: the mini-batch training
-    loss of both networks, with the chosen epoch marked.
+    Controls: the depth (``networks.mlp``'s: the layers between the input projection and the
+    head), the weight initialisation and the epoch. Left: the gradient norm ``‖∂L/∂W‖`` of
+    every weight matrix, layer 0 the input projection and layer ``depth + 1`` the head, plain
+    (red) next to residual (blue), at initialisation (epoch 0) or averaged over the steps of
+    the chosen epoch. Right: the mini-batch training loss of both networks, with the chosen
+    epoch marked.
 
-    Everything is computed once, when the explorer is built (``residual_runs(**run_options)``,
-    or pass its result as ``runs``); a redraw only moves bars and lines, over fixed axes.
+    Everything is computed once, when the explorer is built
+    (``studies.residual_runs(**run_options)``, or pass its result as ``runs``, a dict
+    ``{(init_label, kind, depth): ResidualRun}``); a redraw only moves bars and lines, over
+    fixed axes.
     """
     if runs is None:
         runs = residual_runs(**run_options)
     depths = sorted({key[2] for key in runs})
     labels = list(dict.fromkeys(key[0] for key in runs))
-    epochs = next(iter(runs.values()))["norms"].shape[0] - 1
+    epochs = next(iter(runs.values())).norms.shape[0] - 1
     slots = max(depths) + 2
     empty = {str(i): np.nan for i in range(slots)}
 
-    finite = np.concatenate([run["norms"][np.isfinite(run["norms"])] for run in runs.values()])
+    finite = np.concatenate([run.norms[np.isfinite(run.norms)] for run in runs.values()])
     finite = finite[finite > 0]
     low = max(float(finite.min()) / 5, 1e-30)
     high = min(float(finite.max()) * 5, 1e30)
@@ -106,7 +57,7 @@ def residual_explorer(*, depth: int = 16, init: str = "std 0.1", epoch: int = 0,
     ax_bars.set_xlabel("layer (0 = input projection, depth + 1 = head)")
     ax_bars.legend(loc="upper right", fontsize=8)
 
-    steps = max(len(run["step_loss"]) for run in runs.values())
+    steps = max(len(run.step_loss) for run in runs.values())
     t = np.arange(1, steps + 1) * epochs / steps  # in epochs: step t ends at (t + 1) / per_epoch
     lines = {kind: ax_loss.plot(t, np.full(steps, np.nan), color=color, label=kind)[0]
              for kind, color in (("plain", "C3"), ("residual", "C0"))}
@@ -126,14 +77,14 @@ def residual_explorer(*, depth: int = 16, init: str = "std 0.1", epoch: int = 0,
         for kind in ("plain", "residual"):
             run = runs[(init, kind, depth)]
             heights = np.full(slots, np.nan)
-            heights[: depth + 2] = run["norms"][epoch]
+            heights[: depth + 2] = run.norms[epoch]
             for bar, height in zip(bars[kind], heights, strict=True):
                 shown = bool(height > 0)  # 0 (underflow), NaN (diverged), unused: no bar
                 bar.set_visible(shown)
                 if shown:
                     bar.set_height(height)
             loss = np.full(steps, np.nan)
-            loss[: len(run["step_loss"])] = run["step_loss"]
+            loss[: len(run.step_loss)] = run.step_loss
             lines[kind].set_ydata(np.where(np.isfinite(loss), loss, np.nan))
         marker.set_xdata([epoch, epoch])
         # one short title: drawing text is the slowest part of a redraw
