@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from course_lib import widgets
+from course_lib.data import digits_subset
 from course_lib.studies import batch_norm_runs
 
 
@@ -14,21 +15,12 @@ def pixels(png: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
 
 
-def blobs(n=96, d=6, classes=3, seed=0, dtype=np.float32):
-    """Separable classes: a Gaussian blob each, so a little training lowers the loss."""
-    rng = np.random.default_rng(seed)
-    y = np.arange(n) % classes
-    centres = 2.0 * rng.normal(size=(classes, d))
-    X = centres[y] + rng.normal(size=(n, d))
-    return X.astype(dtype), y
-
-
 # --- the explorer ----------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def grid():
-    X, y = blobs(n=128, d=8, classes=4)
+    X, y = digits_subset(128, 0, dtype=np.float32)
     return batch_norm_runs(X, y, depths=[0, 2], lrs=[0.03, 0.3, 1e4], width=8, epochs=2,
                            batch_size=32, probe_rows=64)
 

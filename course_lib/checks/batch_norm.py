@@ -13,6 +13,7 @@ import numpy as np
 
 from course_lib.checks.core import Case, _returned, _same, run_cases
 from course_lib.layers import BatchNorm
+from course_lib.validation import check_rng
 
 
 def _batch_norm_cases(rng: np.random.Generator) -> list[Case]:
@@ -80,7 +81,7 @@ def check_batchnorm_forward(learner_fn: Callable[..., tuple], seed: int = 0) -> 
     def learner(x, gamma, beta, eps):
         return output(learner_fn(x, gamma, beta, eps))
 
-    cases = _batch_norm_cases(np.random.default_rng(seed))
+    cases = _batch_norm_cases(check_rng("seed", seed))
     ok = run_cases("batchnorm_forward", learner, _reference_batchnorm_forward, cases)
     if not ok:
         case = cases[0]
@@ -119,7 +120,7 @@ def check_batchnorm_backward(learner_fn: Callable[..., tuple], seed: int = 0) ->
     """
     if not callable(learner_fn):
         raise TypeError(f"pass your function itself, got {type(learner_fn).__name__}")
-    rng = np.random.default_rng(seed)
+    rng = check_rng("seed", seed)
     cases = []
     for case in _batch_norm_cases(rng):
         cases.append({"dy": rng.normal(size=case["x"].shape), "x": case["x"],
@@ -172,7 +173,7 @@ def check_running_stats(learner_fn: Callable[..., tuple], seed: int = 0) -> bool
     """
     if not callable(learner_fn):
         raise TypeError(f"pass your function itself, got {type(learner_fn).__name__}")
-    rng = np.random.default_rng(seed)
+    rng = check_rng("seed", seed)
     cases = []
     for momentum, n in [(0.1, 16), (0.01, 8), (0.5, 2), (1.0, 5), (0.0, 10),
                         (float(rng.uniform(0.05, 0.3)), 40)]:

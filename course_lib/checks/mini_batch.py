@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from course_lib.checks.core import run_cases
+from course_lib.validation import check_rng
 
 
 def _epoch_order(batches: Any, n_samples: int, batch_size: int) -> np.ndarray:
@@ -67,7 +68,7 @@ def check_epoch_batches(learner_fn: Callable[..., Any], seed: int = 0) -> bool:
     """
     if not callable(learner_fn):
         raise TypeError(f"pass your function itself, got {type(learner_fn).__name__}")
-    rng = np.random.default_rng(seed)
+    rng = check_rng("seed", seed)
     cases = [{"n_samples": n, "batch_size": b, "rng_seed": int(rng.integers(1000))}
              for n, b in [(10, 3), (12, 4), (7, 7), (5, 8), (40, 1),
                           (int(rng.integers(20, 200)), int(rng.integers(2, 20)))]]
@@ -130,7 +131,7 @@ def check_batch_gradient_variance(learner_fn: Callable[..., float], seed: int = 
     (zero at ``B = N``). Cases: random gradient matrices from 2 to 60 examples, ``B`` from 1
     to ``N``, gradients with a large common mean (it must be subtracted).
     """
-    rng = np.random.default_rng(seed)
+    rng = check_rng("seed", seed)
     cases = []
     for n, p, batch_size, offset in [(10, 3, 1, 0.0), (10, 3, 10, 0.0), (20, 5, 7, 5.0),
                                      (2, 1, 1, 1.0), (60, 4, 30, 0.0), (33, 2, 32, 100.0)]:

@@ -12,6 +12,7 @@ import numpy as np
 
 from course_lib.checks.core import run_cases
 from course_lib.stats import summarize
+from course_lib.validation import check_rng
 
 
 def _reference_epochs_to_target(curve, target):
@@ -29,7 +30,7 @@ def check_epochs_to_target(learner_fn: Callable[..., float], seed: int = 0) -> b
     epochs, a target reached at epoch 0, one reached exactly, one never reached, one after a
     dip, a NaN tail.
     """
-    rng = np.random.default_rng(seed)
+    rng = check_rng("seed", seed)
 
     def rising(n):
         # 1 - e^(-k/τ) towards a random plateau, plus noise: a typical accuracy curve
@@ -68,7 +69,7 @@ def check_t_interval(learner_fn: Callable[..., tuple], seed: int = 0) -> bool:
     ``stats.summarize``. Cases: 2 to 10 values, confidences 0.9, 0.95 and 0.99, one
     case with an ``inf`` and a ``nan`` among the values.
     """
-    rng = np.random.default_rng(seed)
+    rng = check_rng("seed", seed)
     cases = []
     for n, confidence in [(5, 0.95), (2, 0.95), (10, 0.9), (3, 0.99), (7, 0.95)]:
         cases.append({"values": rng.normal(rng.uniform(0.5, 5), rng.uniform(0.05, 1), n),

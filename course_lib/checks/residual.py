@@ -11,6 +11,7 @@ import numpy as np
 
 from course_lib.checks.core import run_cases
 from course_lib.layers import BatchNorm, Dense, ReLU, Sequential
+from course_lib.validation import check_rng
 
 
 def _reference_residual_forward_backward(block_forward, block_backward, x, dy):
@@ -29,7 +30,7 @@ def check_residual_forward_backward(learner_fn: Callable[..., tuple], seed: int 
     ``Dense, ReLU, Dense`` blocks of several widths and weight scales, one with a
     ``BatchNorm`` inside.
     """
-    rng = np.random.default_rng(seed)
+    rng = check_rng("seed", seed)
     cases = []
     for width, batch, std, norm in [(3, 4, 0.5, False), (5, 2, 0.1, False), (4, 6, 1.0, False),
                                     (6, 3, 2.0, False), (4, 5, 0.5, True)]:
@@ -68,7 +69,7 @@ def check_backprop_jacobians(learner_fn: Callable[..., np.ndarray], seed: int = 
 
     Cases: random non-symmetric Jacobians of several sizes and scales, with and without skip.
     """
-    rng = np.random.default_rng(seed)
+    rng = check_rng("seed", seed)
     cases = []
     for depth, width, scale, skip in [(1, 3, 0.5, False), (3, 4, 0.3, True), (4, 3, 1.2, False),
                                       (5, 5, 0.2, True), (6, 2, 0.8, True), (2, 4, 0.7, False)]:
