@@ -285,3 +285,21 @@ def test_recipe_runs_run_every_configuration_and_seed(digits_small):
     reached = results.where("epochs_to_target", config="full")
     assert all(r == histories["full", s].epochs_to("val_accuracy", 0.5)
                for s, r in enumerate(reached))
+
+
+@pytest.mark.parametrize("driver", [
+    lambda X, y: mini_batch_run(X, y, 16, 0.1, 0, epochs=1),
+    lambda X, y: mini_batch_runs(X, y, batch_sizes=(16,), lrs=(0.1,), epochs=1),
+    lambda X, y: residual_runs(X, y, depths=(2,), epochs=1),
+    lambda X, y: batch_norm_runs(X, y, depths=(0,), lrs=(0.1,), epochs=1),
+])
+def test_the_drivers_name_bad_data(driver):
+    X, y = blobs(n=64)
+    with pytest.raises(TypeError, match="X must be a 2-D float32 or float64 array"):
+        driver(X.astype(np.int64), y)
+    with pytest.raises(TypeError, match="X must be"):
+        driver(X[:, 0], y)
+    with pytest.raises(ValueError, match="y must hold one integer class label per row of X"):
+        driver(X, y[:-1])
+    with pytest.raises(ValueError, match="y must hold one integer class label"):
+        driver(X, y.astype(float))
