@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from course_lib.checks.core import _describe, _returned, run_cases
-from course_lib.optimizers import rmsprop_update
+from course_lib.optimizers import RMSProp, rmsprop_update
 
 _RMSPROP_NAMES = ("W", "b")
 
@@ -88,8 +88,6 @@ def check_rmsprop_step(learner_fn: Callable[..., tuple], seed: int = 0) -> bool:
 
 
 def _reference_effective_learning_rates(grads, lr, beta, eps):
-    from course_lib.optimizers import RMSProp
-
     optimizer = RMSProp(lr, beta=beta, eps=eps)
     params = {"w": np.zeros(grads.shape[1])}
     rows = []

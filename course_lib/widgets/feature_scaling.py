@@ -10,7 +10,10 @@ import ipywidgets as widgets
 import numpy as np
 
 from course_lib import plots
+from course_lib.data import load_wine
 from course_lib.optimizers import SGD
+from course_lib.problems import LeastSquares
+from course_lib.scaling import MeanNormalizer, ZScoreScaler
 from course_lib.widgets.explorer import Explorer, _slider
 
 
@@ -42,10 +45,6 @@ def feature_scaling_setups(features=("color_intensity", "proline"), target: str 
     2-parameter slice through it at the best bias ``b*`` (the loss over the
     two weights), whose contours the explorer draws.
     """
-    from course_lib.data import load_wine
-    from course_lib.problems import LeastSquares
-    from course_lib.scaling import MeanNormalizer, ZScoreScaler
-
     wine = load_wine()
     names = list(wine.feature_names)
     unknown = [name for name in (*features, target) if name not in names]

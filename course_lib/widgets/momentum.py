@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib import plots
-from course_lib.optimizers import SGD
+from course_lib.optimizers import SGD, Momentum
 from course_lib.problems import Quadratic, run_optimizer
 from course_lib.widgets.explorer import Explorer, _slider
 
@@ -52,7 +52,6 @@ def momentum_explorer(*, kappa: float = 50.0, steps: int = 80, x0=(-2.5, 2.0),
     """
     from ipywidgets import Checkbox, Layout
 
-    from course_lib.optimizers import Momentum
 
     x0 = np.asarray(x0, dtype=np.float64)
     problem = Quadratic(kappa=kappa, L=1.0, angle=angle)
