@@ -564,12 +564,23 @@ def _gradient_of_each(problems: Sequence[Problem]) -> Callable[[np.ndarray], np.
     return lambda x: np.stack([p.grad(row) for p, row in zip(problems, x, strict=True)])
 
 
-def distance_to_minimiser(points: np.ndarray, problem: Problem) -> np.ndarray:
-    """``‖x − x*‖`` over the last axis of ``points`` (a point, a path or a stack of paths).
+def distance_to_minimiser(points: np.ndarray, problem: Problem | Sequence[Problem]) -> np.ndarray:
+    """``‖x − x*‖`` over the last axis of ``points`` (a point, a path, or the paths of K runs).
 
-    A point that overflowed to infinity is at distance ``inf``; NaN (a run that left the finite
-    plane, see ``run_optimizer``) stays NaN.
+    ``problem`` is one problem, or (as in ``run_optimizer``) a sequence of ``K`` problems, one
+    for each run along the first axis of ``points``. A point that overflowed to infinity is at
+    distance ``inf``; NaN (a run that left the finite plane, see ``run_optimizer``) stays NaN.
     """
     points = np.asarray(points, dtype=np.float64)
+    if isinstance(problem, Sequence):
+        minimiser = np.stack([np.asarray(p.minimiser, dtype=np.float64) for p in problem])
+        if points.ndim < 2 or len(points) != len(minimiser):
+            raise ValueError(
+                f"points must have one row per problem ({len(minimiser)}), got shape "
+                f"{points.shape}"
+            )
+        minimiser = minimiser.reshape(len(minimiser), *[1] * (points.ndim - 2), -1)
+    else:
+        minimiser = np.asarray(problem.minimiser, dtype=np.float64)
     with np.errstate(over="ignore", invalid="ignore"):
-        return np.linalg.norm(points - np.asarray(problem.minimiser, dtype=np.float64), axis=-1)
+        return np.linalg.norm(points - minimiser, axis=-1)

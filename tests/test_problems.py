@@ -282,3 +282,12 @@ def test_distance_to_minimiser_over_the_last_axis():
     np.testing.assert_array_equal(distance_to_minimiser(paths, problem), [[5.0, 0.0],
                                                                           [np.inf, np.nan]])
     assert distance_to_minimiser([1.0, 2.0], problem) == 3.0
+
+
+def test_distance_to_minimiser_of_the_paths_of_several_problems():
+    problems = [Quadratic(minimiser=(1.0, 0.0)), Rosenbrock()]  # minimisers (1, 0) and (1, 1)
+    paths = np.array([[[1.0, 0.0], [4.0, 4.0]], [[1.0, 1.0], [1.0, 3.0]]])
+    np.testing.assert_array_equal(distance_to_minimiser(paths, problems), [[0.0, 5.0], [0.0, 2.0]])
+    np.testing.assert_array_equal(distance_to_minimiser(paths[:, 1], problems), [5.0, 2.0])
+    with pytest.raises(ValueError, match="one row per problem"):
+        distance_to_minimiser(np.zeros((3, 2)), problems)
