@@ -549,6 +549,8 @@ def _check_lr(lr: object) -> tuple[Callable | None, np.ndarray | float | None]:
 def _gradient_of_each(problems: Sequence[Problem]) -> Callable[[np.ndarray], np.ndarray]:
     """``grad(x)`` for ``x`` of shape ``(K, d)``: row ``k`` is ``problems[k].grad(x[k])``."""
     problems = list(problems)
+    if problems and all(p is problems[0] for p in problems):
+        return problems[0].grad  # one problem, repeated: its gradient works on the whole stack
     if problems and all(type(p) is Quadratic for p in problems):
         # all the bowls at once, row by row the numbers of Quadratic.grad
         minimisers = np.stack([p.minimiser for p in problems])
