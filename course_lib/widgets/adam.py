@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 import numpy as np
+from ipywidgets import Checkbox, Layout
+from matplotlib.ticker import LogLocator, NullLocator
 
 from course_lib import plots
 from course_lib.optimizers import SGD, Adam, Momentum, RMSProp
@@ -50,10 +52,6 @@ def adam_explorer(*, problem: str = "Rosenbrock", lr: float = 0.1, beta1: float 
     legend; see ``_adam_setups``). Left, all five paths on the contours; right, their losses
     against the step. Only the optimizers whose settings changed are run again.
     """
-    from ipywidgets import Checkbox, Layout
-    from matplotlib.ticker import LogLocator, NullLocator
-
-
     setups = _adam_setups()
     if problem not in setups:
         raise ValueError(f"problem must be one of {sorted(setups)}, got {problem!r}")

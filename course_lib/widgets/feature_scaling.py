@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.ticker import MaxNLocator, NullLocator
 
 from course_lib import plots
 from course_lib.data import load_wine
@@ -70,8 +71,6 @@ def feature_scaling_explorer(*, features=("color_intensity", "proline"),
     loss above its optimum, relative to the optimum, for all three scalers
     at the same ``lr * L``.
     """
-    from matplotlib.ticker import MaxNLocator, NullLocator
-
     setups = feature_scaling_setups(features, target)
     figure, (ax_path, ax_loss) = plots.new_figure(2, width=4.4, height=3.8)
     names = list(setups)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 import numpy as np
+from ipywidgets import IntSlider, Layout
+from matplotlib.ticker import NullLocator
 
 from course_lib import plots, schedules
 from course_lib.optimizers import SGD
@@ -75,10 +77,6 @@ def lr_schedule_explorer(*, schedule: str = "cosine", lr0: float = 0.5, steps: i
     ``η_t = 1/(L(t+1))``, whose expected loss is exactly ``σ²/(2Lt)``. Both axes are fixed, so
     a redraw only redraws the lines (blitting).
     """
-    from ipywidgets import IntSlider, Layout
-    from matplotlib.ticker import NullLocator
-
-
     if schedule not in LR_SCHEDULE_NAMES:
         raise ValueError(f"schedule must be one of {list(LR_SCHEDULE_NAMES)}, got {schedule!r}")
     problem = NoisyQuadratic(L=L, sigma=sigma)
