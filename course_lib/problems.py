@@ -1,28 +1,43 @@
-"""Two-dimensional test objectives with exact gradients, and a runner.
+"""Test objectives with exact gradients, and the runner that walks optimizers across them.
 
 The lessons watch optimizers walk across these surfaces. Each problem has
 
-* ``loss(x)`` for ``x`` of shape ``(..., 2)`` (a point, a trajectory or a
-  whole contour grid at once),
-* ``grad(x)`` for a single point of shape ``(2,)``,
+* ``loss(x)`` and ``grad(x)`` for ``x`` of shape ``(..., d)``: one point, a stack of points
+  (several runs advanced together), a trajectory or a whole contour grid at once;
 * ``minimiser`` and ``min_value``.
 
-``run_optimizer`` drives any ``course_lib.optimizers`` object across a
-problem and returns the path it took.
+``run_optimizer`` drives the rule of any ``course_lib.optimizers`` optimizer across a problem
+and returns the path it took: one run from a start of shape ``(d,)``, or ``K`` runs advanced
+together as one ``(K, d)`` array, each with its own start, problem or learning rate.
+``distance_to_minimiser`` measures how far a path is from the minimiser.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
+from functools import partial
+from numbers import Integral
 from typing import Protocol
 
 import numpy as np
 
-from course_lib.validation import check_array, check_nonnegative_int, check_positive, check_real
+from course_lib.validation import (
+    check_array,
+    check_nonnegative,
+    check_nonnegative_int,
+    check_positive,
+    check_real,
+)
 
 
 class Problem(Protocol):
-    """What ``run_optimizer`` and the plots need from an objective."""
+    """What ``run_optimizer`` and the plots need from an objective.
+
+    ``grad`` takes points of shape ``(..., d)`` and returns gradients of the same shape; row
+    ``k`` of the result depends on row ``k`` of ``x`` only, so runs advanced together as the
+    rows of one array do not interact.
+    """
 
     minimiser: np.ndarray
     min_value: float
@@ -30,6 +45,16 @@ class Problem(Protocol):
     def loss(self, x: np.ndarray) -> np.ndarray | float: ...
 
     def grad(self, x: np.ndarray) -> np.ndarray: ...
+
+
+def _bowl_gradient(d0, d1, h00, h01, h10, h11) -> tuple:
+    """The two entries of ``A d`` for ``A = [[h00, h01], [h10, h11]]``; numbers or arrays alike.
+
+    Written out with * and +, which round the same way on every CPU; a BLAS matrix product may
+    not (its kernel, e.g. with or without fused multiply-adds, depends on the CPU), and the
+    lessons' long runs would show it.
+    """
+    return d0 * h00 + d1 * h01, d0 * h10 + d1 * h11
 
 
 class Quadratic:
@@ -75,11 +100,10 @@ class Quadratic:
         theta = math.radians(self.angle)
         steep = np.array([math.cos(theta), math.sin(theta)])
         shallow = np.array([-math.sin(theta), math.cos(theta)])
-        # A = L s s^T + mu t t^T, the same as R diag(L, mu) R^T. Here and in `grad` the
-        # 2 x 2 products are written out with * and +, which round the same way on every
-        # CPU; a BLAS matrix product may not (its kernel, e.g. with or without fused
-        # multiply-adds, depends on the CPU), and the lessons' long runs would show it.
+        # A = L s s^T + mu t t^T, the same as R diag(L, mu) R^T, without a BLAS product
         self.hessian = self.L * np.outer(steep, steep) + self.mu * np.outer(shallow, shallow)
+        self._hessian_entries = tuple(float(h) for h in self.hessian.ravel())
+        self._minimiser_entries = tuple(float(m) for m in self.minimiser)
 
     def loss(self, x: np.ndarray) -> np.ndarray | float:
         """``0.5 (x - x*)^T A (x - x*)`` over the last axis of ``x``."""
@@ -90,8 +114,15 @@ class Quadratic:
 
     def grad(self, x: np.ndarray) -> np.ndarray:
         """``A (x - x*)`` over the last axis of ``x``."""
-        d = np.asarray(x, dtype=np.float64) - self.minimiser
-        return d[..., 0, None] * self.hessian[:, 0] + d[..., 1, None] * self.hessian[:, 1]
+        x = np.asarray(x, dtype=np.float64)
+        if x.shape == (2,):  # one point: Python floats are several times faster than numpy here
+            m0, m1 = self._minimiser_entries
+            return np.array(_bowl_gradient(float(x[0]) - m0, float(x[1]) - m1,
+                                           *self._hessian_entries))
+        d = x - self.minimiser
+        g = np.empty(d.shape)
+        g[..., 0], g[..., 1] = _bowl_gradient(d[..., 0], d[..., 1], *self._hessian_entries)
+        return g
 
     def __repr__(self) -> str:
         return f"Quadratic(kappa={self.kappa:g}, L={self.L:g}, angle={self.angle:g})"
@@ -120,42 +151,21 @@ class Rosenbrock:
         return float(value) if np.ndim(value) == 0 else value
 
     def grad(self, x: np.ndarray) -> np.ndarray:
-        u, v = float(x[0]), float(x[1])
-        return np.array([-2.0 * (self.a - u) - 4.0 * self.b * u * (v - u * u),
-                         2.0 * self.b * (v - u * u)])
+        """``(-2(a - x) - 4 b x (y - x^2),  2 b (y - x^2))`` over the last axis of ``x``."""
+        x = np.asarray(x, dtype=np.float64)
+        if x.shape == (2,):  # one point: Python floats are several times faster than numpy here
+            return np.array(self._partials(float(x[0]), float(x[1])))
+        g = np.empty(x.shape)
+        g[..., 0], g[..., 1] = self._partials(x[..., 0], x[..., 1])
+        return g
+
+    def _partials(self, u, v) -> tuple:
+        """``(∂f/∂x, ∂f/∂y)`` at ``(u, v)``, numbers or arrays alike."""
+        return (-2.0 * (self.a - u) - 4.0 * self.b * u * (v - u * u),
+                2.0 * self.b * (v - u * u))
 
     def __repr__(self) -> str:
         return f"Rosenbrock(a={self.a:g}, b={self.b:g})"
-
-
-def run_optimizer(optimizer, problem: Problem, x0, steps: int) -> np.ndarray:
-    """Run ``steps`` optimizer steps from ``x0`` and return the path.
-
-    Returns an array of shape ``(steps + 1, 2)`` whose row ``t`` is the
-    point after ``t`` steps (row 0 is ``x0``). When the iterate overflows to
-    infinity or NaN (a diverging learning rate), the remaining rows are NaN,
-    so plots simply stop where the path left the finite plane.
-
-    The optimizer keeps its state between calls; pass a fresh one for an
-    independent run.
-    """
-    x = check_array("x0", x0, ndim=1)
-    if x.shape != (2,):
-        raise ValueError(f"x0 must have shape (2,), got {x.shape}")
-    steps = check_nonnegative_int("steps", steps)
-    params = {"x": x.astype(np.float64)}  # a copy: the caller's x0 is never moved
-    path = np.full((steps + 1, 2), np.nan)
-    path[0] = params["x"]
-    with np.errstate(over="ignore", invalid="ignore"):
-        for t in range(1, steps + 1):
-            g = problem.grad(params["x"])
-            if not np.isfinite(g).all():
-                break
-            optimizer.step(params, {"x": g})
-            if not np.isfinite(params["x"]).all():
-                break
-            path[t] = params["x"]
-    return path
 
 
 class LeastSquares:
@@ -315,46 +325,6 @@ class Rescaled:
         return f"Rescaled({self.problem!r}, scales=({s1:g}, {s2:g}))"
 
 
-def run_optimizer_batch(optimizer, problems, starts, steps: int) -> np.ndarray:
-    """Run one optimizer on several problems at once; return their paths.
-
-    Row ``i`` of one ``(n, 2)`` parameter array walks on ``problems[i]`` from ``starts[i]``.
-    Every optimizer in ``course_lib.optimizers`` updates each entry of an array on its own
-    (the formulas are element by element), so row ``i`` takes exactly the path that
-    ``run_optimizer(fresh optimizer, problems[i], starts[i], steps)`` would, bit for bit, while
-    the optimizer's Python overhead is paid once per step instead of once per problem. That
-    makes multi-seed ablations several times faster.
-
-    Returns an array of shape ``(n, steps + 1, 2)``. As in ``run_optimizer``, a row whose
-    gradient or iterate stops being finite is NaN from then on (it is given a zero gradient
-    afterwards, so the other rows carry on). Pass a fresh optimizer: it keeps its state.
-    """
-    problems = list(problems)
-    x = check_array("starts", starts, ndim=2)
-    if x.shape != (len(problems), 2):
-        raise ValueError(
-            f"starts must have shape ({len(problems)}, 2), one start per problem, got {x.shape}"
-        )
-    steps = check_nonnegative_int("steps", steps)
-    params = {"x": x.astype(np.float64)}  # a copy: the caller's starts are never moved
-    paths = np.full((len(problems), steps + 1, 2), np.nan)
-    paths[:, 0] = params["x"]
-    alive = np.ones(len(problems), dtype=bool)
-    grads = np.zeros_like(params["x"])
-    with np.errstate(over="ignore", invalid="ignore"):
-        for t in range(1, steps + 1):
-            for i in np.flatnonzero(alive):
-                grads[i] = problems[i].grad(params["x"][i])
-            alive &= np.isfinite(grads).all(axis=1)
-            grads[~alive] = 0.0
-            optimizer.step(params, {"x": grads})
-            alive &= np.isfinite(params["x"]).all(axis=1)
-            if not alive.any():
-                break
-            paths[alive, t] = params["x"][alive]
-    return paths
-
-
 # --- lesson 06: learning-rate decay ---------------------------------------------------------
 
 
@@ -367,7 +337,10 @@ class NoisyQuadratic:
         g(x) = L x + \sigma \xi, \quad \xi \sim \mathcal N(0, 1)
 
     with a fresh ``ξ`` at every call, so ``E[g] = f'(x)`` and ``Var[g] = σ²``: like a mini-batch
-    gradient, the true gradient plus zero-mean noise. For ``x ← x − η_t·g`` the second moment
+    gradient, the true gradient plus zero-mean noise. The problem owns the generator the noise
+    comes from, so ``run_optimizer`` runs it like any other problem: ``x`` of shape ``(K, 1)``
+    is ``K`` independent runs (chains), and each step draws their ``K`` noises as one
+    ``rng.standard_normal((K, 1))``. For ``x ← x − η_t·g`` the second moment
     ``v_t = E[x_t²]`` follows (lesson 06 derives it)
 
     .. math::
@@ -381,23 +354,27 @@ class NoisyQuadratic:
 
         \frac{\eta \sigma^2}{2 (2 - \eta L)} .
 
-    ``schedule`` arguments below are a callable ``t -> lr`` (``course_lib.schedules``) or a
-    number, meaning that constant rate.
+    ``expected_loss`` takes a callable ``t -> lr`` (``course_lib.schedules``) or a number,
+    meaning that constant rate; ``run_optimizer(SGD(lr), problem, x0, steps, lr=schedule)`` runs
+    SGD with the same schedule.
 
     Parameters
     ----------
     L : the curvature ``f''`` (> 0).
     sigma : the standard deviation of the gradient noise (>= 0; 0 gives exact gradients).
+    rng : the seed of the noise (an int >= 0, default 0) or a ``numpy.random.Generator``, which
+        is used as it is (its draws continue). Each problem made from a seed draws the same
+        noise; one problem used for two runs draws new noise for the second.
     """
 
     minimiser = 0.0
     min_value = 0.0
 
-    def __init__(self, L: float = 1.0, sigma: float = 1.0) -> None:  # noqa: N803
-        from course_lib.validation import check_nonnegative
-
+    def __init__(self, L: float = 1.0, sigma: float = 1.0,  # noqa: N803
+                 rng: int | np.random.Generator = 0) -> None:
         self.L = check_positive("L", L)
         self.sigma = check_nonnegative("sigma", sigma)
+        self.rng = _check_rng(rng)
 
     def loss(self, x) -> np.ndarray | float:
         """``f(x) = L·x²/2``, element by element."""
@@ -405,13 +382,14 @@ class NoisyQuadratic:
         value = 0.5 * self.L * x * x
         return float(value) if value.ndim == 0 else value
 
-    def grad(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def grad(self, x: np.ndarray) -> np.ndarray:
         """A noisy gradient ``L·x + σ·ξ``, one ``ξ ~ N(0, 1)`` per entry of ``x``.
 
-        The noise is ``sigma * rng.standard_normal(x.shape)``: one draw of the shape of ``x``.
+        The noise is ``sigma * self.rng.standard_normal(x.shape)``: one draw of the shape of
+        ``x``.
         """
         x = np.asarray(x, dtype=np.float64)
-        return self.L * x + self.sigma * rng.standard_normal(x.shape)
+        return self.L * x + self.sigma * self.rng.standard_normal(x.shape)
 
     def noise_floor(self, lr: float) -> float:
         """The stationary expected loss at a constant rate: ``lr·σ² / (2·(2 − lr·L))``.
@@ -448,43 +426,6 @@ class NoisyQuadratic:
         v[~np.isfinite(v)] = np.inf
         return 0.5 * L * v
 
-    def run_sgd(self, schedule, x0: float, steps: int, *, chains: int = 1,
-                seed: int = 0) -> np.ndarray:
-        """``chains`` independent runs of SGD, ``x ← x − η_t·g(x)``, all from ``x0``.
-
-        Uses ``course_lib.optimizers.SGD`` with ``opt.lr = schedule(t)`` before step ``t``. The
-        chains are the entries of one array, so step ``t`` draws its noise as one
-        ``rng.standard_normal(chains)`` from ``rng = np.random.default_rng(seed)``.
-
-        Returns the iterates, shape ``(steps + 1, chains)``; row 0 is ``x0``. If the iterates
-        overflow (a rate above ``2/L``), the rows from there on are NaN.
-        """
-        from course_lib.optimizers import SGD
-        from course_lib.validation import check_positive_int
-
-        lr_at = _as_schedule(schedule)
-        x0 = check_real("x0", x0)
-        steps = check_nonnegative_int("steps", steps)
-        chains = check_positive_int("chains", chains)
-        seed = check_nonnegative_int("seed", seed)
-        rng = np.random.default_rng(seed)
-        params = {"x": np.full(chains, x0)}
-        grads = {"x": np.empty(chains)}  # one array refilled every step (the fast path of step)
-        paths = np.full((steps + 1, chains), np.nan)
-        paths[0] = params["x"]
-        optimizer = SGD(lr_at(0)) if steps else None
-        with np.errstate(over="ignore", invalid="ignore"):
-            for t in range(steps):
-                optimizer.lr = lr_at(t)
-                grads["x"][:] = self.grad(params["x"], rng)
-                if not np.isfinite(grads["x"]).all():
-                    break
-                optimizer.step(params, grads)  # x ← x − η_t g
-                if not np.isfinite(params["x"]).all():
-                    break
-                paths[t + 1] = params["x"]
-        return paths
-
     def __repr__(self) -> str:
         return f"NoisyQuadratic(L={self.L:g}, sigma={self.sigma:g})"
 
@@ -500,3 +441,148 @@ def _as_schedule(schedule):
         )
     lr = check_positive("schedule", schedule)
     return lambda t: lr
+
+
+def _check_rng(rng: object) -> np.random.Generator:
+    """``rng`` as a ``numpy.random.Generator``: a seed (an int >= 0) or a Generator, kept as is."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, bool) or not isinstance(rng, Integral):
+        raise TypeError(
+            f"rng must be an int seed or a numpy.random.Generator, got {type(rng).__name__}"
+        )
+    return np.random.default_rng(check_nonnegative_int("rng", rng))
+
+
+# --- the runner ----------------------------------------------------------------------------
+
+
+def run_optimizer(optimizer, problem: Problem | Sequence[Problem], x0, steps: int, *,
+                  lr=None) -> np.ndarray:
+    """Run ``steps`` steps of ``optimizer``'s update rule from ``x0``; return the path.
+
+    One run: ``x0`` of shape ``(d,)`` gives the path, shape ``(steps + 1, d)``, whose row ``t``
+    is the point after ``t`` steps (row 0 is ``x0``).
+
+    ``K`` runs advanced together as the rows of one ``(K, d)`` array (several seeds or learning
+    rates for the price of about one run) give the paths, shape ``(K, steps + 1, d)``. A run is
+    batched as soon as one of these has ``K`` entries (the others are shared by every run):
+
+    * ``x0`` of shape ``(K, d)``: one start per run;
+    * ``problem``, a sequence of ``K`` problems: run ``k`` walks on ``problem[k]``;
+    * ``lr``, ``K`` learning rates: run ``k`` uses ``lr[k]`` instead of ``optimizer.lr``.
+
+    Every rule in ``course_lib.optimizers`` treats each entry of an array on its own, so run
+    ``k`` takes exactly the path (bit for bit) that it would take alone.
+
+    ``lr`` may also be a schedule, a callable ``t -> lr`` evaluated before step ``t = 0, 1, …``
+    (``course_lib.schedules``), or a number.
+
+    When a run overflows to infinity or NaN (a diverging learning rate), its rows are NaN from
+    there on, so plots simply stop where the path left the finite plane; the other runs carry
+    on. Each call starts from a fresh state (``optimizer.init_state``) and leaves
+    ``optimizer`` unchanged: it only supplies its rule and hyperparameters.
+
+    The inputs are checked here, once; the steps then call the rule directly, without the
+    checks of ``optimizer.step`` (``benchmarks/bench_optimizers.py`` measures the cost per
+    step against a bare numpy loop of the same update).
+    """
+    for attribute in ("rule", "hyperparameters", "init_state"):
+        if not hasattr(optimizer, attribute):
+            raise TypeError(
+                "optimizer must be a course_lib.optimizers optimizer (with rule, "
+                f"hyperparameters and init_state), got {type(optimizer).__name__}"
+            )
+    x = check_array("x0", x0)
+    if x.ndim not in (1, 2) or x.shape[-1] == 0:
+        raise ValueError(f"x0 must have shape (d,) or (K, d), got {x.shape}")
+    steps = check_nonnegative_int("steps", steps)
+    sizes = {"x0": len(x)} if x.ndim == 2 else {}
+    if isinstance(problem, Sequence):
+        sizes["problem"] = len(problem)
+    schedule, rates = _check_lr(lr)
+    if rates is not None and np.ndim(rates) == 1:
+        sizes["lr"] = len(rates)
+    if len(set(sizes.values())) > 1:
+        raise ValueError(
+            "x0, problem and lr must give the same number of runs: "
+            + ", ".join(f"{name} gives {k}" for name, k in sizes.items())
+        )
+    batched = bool(sizes)
+    runs = next(iter(sizes.values()), 1)
+    grad = _gradient_of_each(problem) if isinstance(problem, Sequence) else problem.grad
+    x = np.array(np.broadcast_to(x, (runs, x.shape[-1])) if batched else x, dtype=np.float64)
+    hyperparameters = optimizer.hyperparameters
+    if rates is not None:
+        hyperparameters["lr"] = rates[:, None] if np.ndim(rates) == 1 else rates
+    update = partial(optimizer.rule, scratch=np.empty_like(x), **hyperparameters)
+    state = optimizer.init_state(x)
+    path = np.full((steps + 1, *x.shape), np.nan)  # time first: each step writes one block
+    path[0] = x
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(1, steps + 1):
+            if schedule is not None:
+                update = partial(update, lr=check_positive("lr", schedule(t - 1)))
+            state = update(x, grad(x), state)
+            path[t] = x
+            if t % 64 == 0 and not np.isfinite(x).all(axis=-1).any():
+                break  # every run has left the finite plane
+    # NaN from the first non-finite point of each run on
+    path[np.logical_or.accumulate(~np.isfinite(path).all(axis=-1), axis=0)] = np.nan
+    return np.ascontiguousarray(path.swapaxes(0, 1)) if batched else path
+
+
+def _check_lr(lr: object) -> tuple[Callable | None, np.ndarray | float | None]:
+    """``(schedule, rates)`` from the ``lr`` of ``run_optimizer``, one of them None."""
+    if lr is None:
+        return None, None
+    if callable(lr):
+        return lr, None
+    if np.ndim(lr) == 0:
+        return None, check_positive("lr", lr)
+    rates = check_array("lr", lr, ndim=1)
+    if len(rates) == 0 or not np.all(rates > 0):
+        raise ValueError(f"lr must hold learning rates > 0, one per run, got {rates.tolist()}")
+    return None, rates.astype(np.float64)
+
+
+def _gradient_of_each(problems: Sequence[Problem]) -> Callable[[np.ndarray], np.ndarray]:
+    """``grad(x)`` for ``x`` of shape ``(K, d)``: row ``k`` is ``problems[k].grad(x[k])``."""
+    problems = list(problems)
+    if problems and all(p is problems[0] for p in problems):
+        return problems[0].grad  # one problem, repeated: its gradient works on the whole stack
+    if problems and all(type(p) is Quadratic for p in problems):
+        # all the bowls at once, row by row the numbers of Quadratic.grad
+        minimisers = np.stack([p.minimiser for p in problems])
+        entries = np.stack([p.hessian.ravel() for p in problems], axis=1)  # 4 rows of K
+
+        def grad(x: np.ndarray) -> np.ndarray:
+            d = x - minimisers
+            g = np.empty(d.shape)
+            g[:, 0], g[:, 1] = _bowl_gradient(d[:, 0], d[:, 1], *entries)
+            return g
+
+        return grad
+    return lambda x: np.stack([p.grad(row) for p, row in zip(problems, x, strict=True)])
+
+
+def distance_to_minimiser(points: np.ndarray, problem: Problem | Sequence[Problem]) -> np.ndarray:
+    """``‖x − x*‖`` over the last axis of ``points`` (a point, a path, or the paths of K runs).
+
+    ``problem`` is one problem, or (as in ``run_optimizer``) a sequence of ``K`` problems, one
+    for each run along the first axis of ``points``. A point that overflowed to infinity is at
+    distance ``inf``; NaN (a run that left the finite plane, see ``run_optimizer``) stays NaN.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    if isinstance(problem, Sequence):
+        minimiser = np.stack([np.asarray(p.minimiser, dtype=np.float64) for p in problem])
+        if points.ndim < 2 or len(points) != len(minimiser):
+            raise ValueError(
+                f"points must have one row per problem ({len(minimiser)}), got shape "
+                f"{points.shape}"
+            )
+        minimiser = minimiser.reshape(len(minimiser), *[1] * (points.ndim - 2), -1)
+    else:
+        minimiser = np.asarray(problem.minimiser, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.linalg.norm(points - minimiser, axis=-1)

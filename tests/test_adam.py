@@ -1,4 +1,4 @@
-"""Lesson 04's library additions: the explorer and its fast path runner."""
+"""Lesson 04's library additions: the explorer."""
 
 import io
 
@@ -7,39 +7,10 @@ import pytest
 from PIL import Image
 
 from course_lib import widgets
-from course_lib.optimizers import SGD, Adam, Momentum, RMSProp
-from course_lib.problems import Quadratic, Rosenbrock, run_optimizer
-from course_lib.widgets.adam import _optimizer_path
 
 
 def pixels(png: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
-
-
-@pytest.mark.parametrize(
-    "make",
-    [lambda: SGD(1e-3), lambda: Momentum(0.01, 0.9), lambda: Momentum(0.01, 0.9, nesterov=True),
-     lambda: RMSProp(0.01), lambda: Adam(0.1), lambda: Adam(0.1, bias_correction=False)],
-)
-@pytest.mark.parametrize("problem", [Rosenbrock(), Quadratic(kappa=30, angle=20)])
-def test_the_fast_path_is_run_optimizers_path(make, problem):
-    x0 = np.array([-1.5, 2.0])
-    np.testing.assert_array_equal(_optimizer_path(make(), problem, x0, 300),
-                                  run_optimizer(make(), problem, x0, 300))
-
-
-@pytest.mark.parametrize("lr", [0.003, 0.02, 1.0])  # diverges after a few steps / at once
-def test_the_fast_path_stops_where_run_optimizer_does(lr):
-    x0 = np.array([-1.5, 2.0])
-    fast = _optimizer_path(SGD(lr), Rosenbrock(), x0, 200)
-    slow = run_optimizer(SGD(lr), Rosenbrock(), x0, 200)
-    np.testing.assert_array_equal(fast, slow)
-    assert np.isnan(fast[-1]).all()
-
-
-def test_the_fast_path_of_zero_steps_is_the_start():
-    path = _optimizer_path(Adam(0.1), Rosenbrock(), (0.5, 0.5), 0)
-    np.testing.assert_array_equal(path, [[0.5, 0.5]])
 
 
 def test_moving_each_control_redraws():

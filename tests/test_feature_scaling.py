@@ -163,7 +163,6 @@ def test_parameter_vectors_of_the_wrong_length_are_refused():
 # ----------------------------------------------------------------- the explorer
 
 widgets = pytest.importorskip("course_lib.widgets")
-feature_scaling_widgets = pytest.importorskip("course_lib.widgets.feature_scaling")
 
 
 def test_explorer_problems_hold_the_bias_at_its_optimum():
@@ -183,7 +182,7 @@ def test_centred_path_is_gradient_descent_on_the_drawn_surface(name):
     setup = widgets.feature_scaling_setups()[name]
     full, plane = setup["full"], setup["plane"]
     lr = 1.0 / full.L
-    path3 = feature_scaling_widgets._gradient_descent_path(full, lr, 30)
+    path3 = run_optimizer(SGD(lr), full, np.zeros(3), 30)
     path2 = run_optimizer(SGD(lr), plane, np.zeros(2), 30)
     assert_allclose(path3[:, :2], path2, rtol=1e-9, atol=1e-12)
 
@@ -191,7 +190,7 @@ def test_centred_path_is_gradient_descent_on_the_drawn_surface(name):
 def test_raw_path_is_not_on_the_slice():
     setup = widgets.feature_scaling_setups()["raw"]
     full, plane = setup["full"], setup["plane"]
-    path3 = feature_scaling_widgets._gradient_descent_path(full, 1.0 / full.L, 30)
+    path3 = run_optimizer(SGD(1.0 / full.L), full, np.zeros(3), 30)
     path2 = run_optimizer(SGD(1.0 / full.L), plane, np.zeros(2), 30)
     assert not np.allclose(path3[:, :2], path2)
 

@@ -19,7 +19,7 @@ from course_lib import schedules, widgets
 from course_lib.layers import Dense
 from course_lib.losses import mse
 from course_lib.optimizers import SGD
-from course_lib.problems import NoisyQuadratic
+from course_lib.problems import NoisyQuadratic, run_optimizer
 from course_lib.training import fit
 from course_lib.widgets.lr_schedules import _LR_SCHEDULE_KNOBS
 
@@ -115,30 +115,36 @@ def test_the_one_over_t_schedule_gives_sigma_squared_over_2_L_t_from_any_start()
     np.testing.assert_allclose(curve[1:], sigma**2 / (2 * L * t), rtol=1e-12)
 
 
-def test_run_sgd_is_sgd_with_the_documented_noise():
-    problem = NoisyQuadratic(L=1.5, sigma=0.3)
+def noisy_sgd(problem, schedule, x0, steps, chains):
+    """SGD on a NoisyQuadratic, chains advanced together: paths of shape (chains, steps + 1)."""
+    paths = run_optimizer(SGD(0.1), problem, np.full((chains, 1), x0), steps, lr=schedule)
+    return paths[:, :, 0]
+
+
+def test_sgd_on_the_noisy_quadratic_draws_the_documented_noise():
+    problem = NoisyQuadratic(L=1.5, sigma=0.3, rng=7)
     schedule = schedules.step_decay(0.4, 3, 0.5)
-    paths = problem.run_sgd(schedule, x0=1.0, steps=10, chains=4, seed=7)
+    paths = noisy_sgd(problem, schedule, x0=1.0, steps=10, chains=4)
     rng = np.random.default_rng(7)
     x = np.full(4, 1.0)
-    np.testing.assert_array_equal(paths[0], x)
+    np.testing.assert_array_equal(paths[:, 0], x)
     for t in range(10):
         x = x - schedule(t) * (1.5 * x + 0.3 * rng.standard_normal(4))
-        np.testing.assert_allclose(paths[t + 1], x, rtol=1e-14)
+        np.testing.assert_allclose(paths[:, t + 1], x, rtol=1e-14)
 
 
-def test_without_noise_run_sgd_and_expected_loss_agree_exactly():
+def test_without_noise_sgd_and_expected_loss_agree_exactly():
     problem = NoisyQuadratic(L=1.0, sigma=0.0)
     schedule = schedules.cosine_decay(0.8, 50)
-    path = problem.run_sgd(schedule, x0=3.0, steps=40)
-    np.testing.assert_allclose(problem.loss(path[:, 0]), problem.expected_loss(schedule, 3.0, 40),
+    path = noisy_sgd(problem, schedule, x0=3.0, steps=40, chains=1)[0]
+    np.testing.assert_allclose(problem.loss(path), problem.expected_loss(schedule, 3.0, 40),
                                rtol=1e-12)
 
 
 def test_the_simulated_stationary_loss_matches_the_noise_floor():
-    problem = NoisyQuadratic(L=1.0, sigma=1.0)
-    paths = problem.run_sgd(1.5, x0=0.0, steps=600, chains=1000, seed=0)
-    measured = problem.loss(paths[100:]).mean()
+    problem = NoisyQuadratic(L=1.0, sigma=1.0, rng=0)
+    paths = noisy_sgd(problem, 1.5, x0=0.0, steps=600, chains=1000)
+    measured = problem.loss(paths[:, 100:]).mean()
     assert measured == pytest.approx(problem.noise_floor(1.5), rel=0.05)
 
 
@@ -146,15 +152,13 @@ def test_a_number_is_a_constant_schedule():
     problem = NoisyQuadratic(L=1.0, sigma=1.0)
     np.testing.assert_array_equal(problem.expected_loss(0.3, 1.0, 20),
                                   problem.expected_loss(schedules.constant(0.3), 1.0, 20))
-    np.testing.assert_array_equal(problem.run_sgd(0.3, 1.0, 20, chains=3),
-                                  problem.run_sgd(schedules.constant(0.3), 1.0, 20, chains=3))
 
 
 def test_a_rate_above_two_over_L_diverges():
     problem = NoisyQuadratic(L=1.0, sigma=1.0)
     assert np.isinf(problem.expected_loss(2.5, 1.0, 2000)[-1])
-    paths = problem.run_sgd(2.5, 1.0, 2000, chains=2)
-    assert np.isnan(paths[-1]).all() and np.isfinite(paths[:10]).all()
+    paths = noisy_sgd(problem, 2.5, 1.0, 2000, chains=2)
+    assert np.isnan(paths[:, -1]).all() and np.isfinite(paths[:, :10]).all()
     with pytest.raises(ValueError, match="below 2/L"):
         problem.noise_floor(2.0)
 
@@ -166,8 +170,7 @@ def test_a_rate_above_two_over_L_diverges():
         (lambda: NoisyQuadratic(sigma=-1.0), ValueError, "sigma"),
         (lambda: NoisyQuadratic().expected_loss("fast", 1.0, 5), TypeError, "schedule"),
         (lambda: NoisyQuadratic().expected_loss(-0.1, 1.0, 5), ValueError, "schedule"),
-        (lambda: NoisyQuadratic().run_sgd(0.1, 1.0, 5, chains=0), ValueError, "chains"),
-        (lambda: NoisyQuadratic().run_sgd(0.1, math.nan, 5), ValueError, "x0"),
+        (lambda: NoisyQuadratic(rng="seed"), TypeError, "rng"),
         (lambda: NoisyQuadratic().noise_floor(0.0), ValueError, "lr"),
     ],
 )

@@ -9,7 +9,7 @@ from PIL import Image
 from course_lib import widgets
 from course_lib.optimizers import Momentum
 from course_lib.problems import Quadratic, run_optimizer
-from course_lib.widgets.momentum import _momentum_rate
+from course_lib.widgets.momentum import momentum_rate
 
 
 def pixels(png: bytes) -> np.ndarray:
@@ -26,7 +26,7 @@ def measured_rate(optimizer, problem, steps=400, window=100):
                          [(50, 5.0, 0.8), (50, 1.0, 0.5), (10, 2.0, 0.95), (200, 10.0, 0.9)])
 def test_the_predicted_rate_is_the_measured_one(kappa, lr, beta, nesterov):
     problem = Quadratic(kappa=kappa, angle=20)
-    predicted = _momentum_rate(lr, beta, (problem.L, problem.mu), nesterov=nesterov)
+    predicted = momentum_rate(lr, beta, (problem.L, problem.mu), nesterov=nesterov)
     measured = measured_rate(Momentum(lr, beta, nesterov=nesterov), problem)
     assert measured == pytest.approx(predicted, rel=0.02)
 
@@ -34,8 +34,8 @@ def test_the_predicted_rate_is_the_measured_one(kappa, lr, beta, nesterov):
 def test_the_rate_passes_one_at_the_stability_bound():
     # heavy ball on curvature L = 1 is stable while lr (1 - beta) < 2 (1 + beta)
     bound = 2 * (1 + 0.9) / (1 - 0.9)
-    assert _momentum_rate(0.99 * bound, 0.9, (1.0,)) < 1
-    assert _momentum_rate(1.01 * bound, 0.9, (1.0,)) > 1
+    assert momentum_rate(0.99 * bound, 0.9, (1.0,)) < 1
+    assert momentum_rate(1.01 * bound, 0.9, (1.0,)) > 1
 
 
 def test_moving_each_control_redraws_the_image():

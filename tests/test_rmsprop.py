@@ -1,4 +1,4 @@
-"""Lesson 03's additions: ``Rescaled``, ``run_optimizer_batch`` and ``rmsprop_explorer``."""
+"""Lesson 03's additions: ``Rescaled`` and ``rmsprop_explorer``."""
 
 import io
 
@@ -9,13 +9,12 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from course_lib import widgets
-from course_lib.optimizers import SGD, Adam, Momentum, RMSProp
+from course_lib.optimizers import RMSProp
 from course_lib.problems import (
     Quadratic,
     Rescaled,
     Rosenbrock,
     run_optimizer,
-    run_optimizer_batch,
 )
 
 
@@ -102,46 +101,6 @@ def test_rescaled_repr_names_the_problem_and_the_scales():
     assert repr(Rescaled(Quadratic(kappa=5), (1, 1000))) == (
         "Rescaled(Quadratic(kappa=5, L=1, angle=0), scales=(1, 1000))"
     )
-
-
-# --- run_optimizer_batch -----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("make", [lambda: SGD(0.5), lambda: Momentum(0.3, beta=0.8),
-                                  lambda: RMSProp(0.05), lambda: Adam(0.05)])
-def test_each_row_of_a_batch_takes_the_path_it_would_take_alone(make):
-    rng = np.random.default_rng(3)
-    problems = [Quadratic(kappa=20, angle=rng.uniform(0, 180)) for _ in range(3)] + [Rosenbrock()]
-    starts = rng.uniform(-1.5, 1.5, size=(4, 2))
-    paths = run_optimizer_batch(make(), problems, starts, 80)
-    assert paths.shape == (4, 81, 2)
-    for problem, start, path in zip(problems, starts, paths, strict=True):
-        np.testing.assert_array_equal(path, run_optimizer(make(), problem, start, 80))
-
-
-def test_a_diverging_row_turns_nan_and_the_others_carry_on():
-    problems = [Quadratic(kappa=2, L=1.0), Quadratic(kappa=2, L=10.0)]  # lr = 0.5 > 2/10
-    starts = np.array([[1.0, 1.0], [1.0, 1.0]])
-    with np.errstate(over="ignore", invalid="ignore"):
-        paths = run_optimizer_batch(SGD(0.5), problems, starts, 2000)
-        alone = run_optimizer(SGD(0.5), problems[1], starts[1], 2000)
-    np.testing.assert_array_equal(paths[1], alone)  # NaN after it left, as run_optimizer
-    assert np.isnan(paths[1, -1]).all()
-    assert np.isfinite(paths[0]).all() and np.linalg.norm(paths[0, -1]) < 1e-10
-
-
-def test_the_batch_does_not_move_the_callers_starts():
-    starts = np.array([[1.0, 2.0], [-1.0, 0.5]])
-    before = starts.copy()
-    run_optimizer_batch(SGD(0.1), [Quadratic(), Quadratic()], starts, 5)
-    np.testing.assert_array_equal(starts, before)
-
-
-def test_the_batch_rejects_a_start_per_problem_mismatch():
-    with pytest.raises(ValueError, match="starts must have shape"):
-        run_optimizer_batch(SGD(0.1), [Quadratic()] * 3, np.zeros((2, 2)), 5)
-    with pytest.raises(ValueError, match="steps"):
-        run_optimizer_batch(SGD(0.1), [Quadratic()], np.zeros((1, 2)), -1)
 
 
 # --- the explorer -------------------------------------------------------------------------------

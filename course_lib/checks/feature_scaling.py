@@ -10,6 +10,8 @@ from collections.abc import Callable
 import numpy as np
 
 from course_lib.checks.core import Case, run_cases
+from course_lib.problems import LeastSquares
+from course_lib.scaling import MeanNormalizer, ZScoreScaler
 
 
 def _scaling_cases(rng: np.random.Generator) -> list[Case]:
@@ -36,8 +38,6 @@ def _scaling_cases(rng: np.random.Generator) -> list[Case]:
 
 
 def _reference_zscore(X_train, X_test):
-    from course_lib.scaling import ZScoreScaler
-
     scaler = ZScoreScaler().fit(X_train)
     return scaler.mean_, scaler.scale_, scaler.transform(X_train), scaler.transform(X_test)
 
@@ -56,8 +56,6 @@ def check_zscore(learner_fn: Callable[..., tuple], seed: int = 0) -> bool:
 
 
 def _reference_mean_normalize(X_train, X_test):
-    from course_lib.scaling import MeanNormalizer
-
     scaler = MeanNormalizer().fit(X_train)
     return scaler.mean_, scaler.range_, scaler.transform(X_train), scaler.transform(X_test)
 
@@ -75,8 +73,6 @@ def check_mean_normalize(learner_fn: Callable[..., tuple], seed: int = 0) -> boo
 
 
 def _reference_condition_number(X):
-    from course_lib.problems import LeastSquares
-
     return LeastSquares(X, np.zeros(len(X)), bias=True).kappa
 
 

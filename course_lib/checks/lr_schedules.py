@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 
 from course_lib.checks.core import _describe, run_cases
+from course_lib.problems import NoisyQuadratic
+from course_lib.schedules import cosine_decay, inverse_time_decay, warmup
 
 
 def _rates_over(learner_fn: Callable[..., float], name: str, times: range,
@@ -31,8 +33,6 @@ def _rates_over(learner_fn: Callable[..., float], name: str, times: range,
 
 
 def _reference_inverse_time_staircase(lr0, epoch, decay_rate, interval):
-    from course_lib.schedules import inverse_time_decay
-
     return inverse_time_decay(lr0, decay_rate, decay_steps=interval, staircase=True)(epoch)
 
 
@@ -66,8 +66,6 @@ def check_inverse_time_staircase(learner_fn: Callable[..., float], seed: int = 0
 
 
 def _reference_warmup_cosine(t, lr0, warmup_steps, total_steps):
-    from course_lib.schedules import cosine_decay, warmup
-
     return warmup(cosine_decay(lr0, total_steps - warmup_steps), warmup_steps)(t)
 
 
@@ -102,8 +100,6 @@ def check_warmup_cosine(learner_fn: Callable[..., float], seed: int = 0) -> bool
 
 
 def _reference_noise_floor(lr, L, sigma):  # noqa: N803 - the standard name of the curvature
-    from course_lib.problems import NoisyQuadratic
-
     return NoisyQuadratic(L=L, sigma=sigma).noise_floor(lr)
 
 

@@ -8,45 +8,13 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 import numpy as np
+from ipywidgets import Checkbox, Layout
+from matplotlib.ticker import LogLocator, NullLocator
 
 from course_lib import plots
-from course_lib.optimizers import SGD
-from course_lib.problems import Quadratic
+from course_lib.optimizers import SGD, Adam, Momentum, RMSProp
+from course_lib.problems import Quadratic, Rosenbrock, run_optimizer
 from course_lib.widgets.explorer import Explorer, _slider
-
-
-def _optimizer_path(optimizer, problem, x0, steps: int) -> np.ndarray:
-    """The path of ``run_optimizer(optimizer, problem, x0, steps)``, several times faster.
-
-    The first step goes through ``optimizer.step``, which checks the inputs and creates the
-    optimizer's state; the later steps call the optimizer's update of that one parameter
-    directly, without the checks, which on a 2-vector cost about three times the update
-    itself (here the inputs are known to be valid: one float64 array of shape ``(2,)``).
-    Rows after the path leaves the finite plane are NaN, as in ``run_optimizer``; the
-    numbers are the same (``tests/test_adam.py`` checks it).
-    """
-    import math
-
-    params = {"x": np.array(x0, dtype=np.float64)}
-    path = np.full((steps + 1, 2), np.nan)
-    path[0] = params["x"]
-    with np.errstate(over="ignore", invalid="ignore"):
-        g = problem.grad(params["x"])
-        if steps == 0 or not np.isfinite(g).all():
-            return path
-        optimizer.step(params, {"x": g})
-        w, state, scratch = params["x"], optimizer.state["x"], optimizer._scratch["x"]
-        path[1] = w
-        update, grad = optimizer._update, problem.grad
-        for t in range(2, steps + 1):
-            if not math.isfinite(w[0] + w[1]):  # NaN if either is NaN or infinite
-                break
-            update(w, grad(w), state, scratch)
-            path[t] = w
-    finite = np.isfinite(path).all(axis=1)
-    if not finite.all():
-        path[np.argmin(finite):] = np.nan  # from the first non-finite row on
-    return path
 
 
 def _adam_setups() -> dict:
@@ -58,8 +26,6 @@ def _adam_setups() -> dict:
     at which the three converge from the start, on the bowl gradient descent's best fixed
     step ``2/(L + mu)`` and momentum's tuned ``sqrt(kappa)/L`` (lessons 00 and 02).
     """
-    from course_lib.problems import Rosenbrock
-
     bowl = Quadratic(kappa=100, L=1.0, angle=30)
     return {
         "Rosenbrock": (Rosenbrock(), (-1.5, 2.0), ((-2.2, 2.2), (-1.2, 3.2)), 1000,
@@ -86,11 +52,6 @@ def adam_explorer(*, problem: str = "Rosenbrock", lr: float = 0.1, beta1: float 
     legend; see ``_adam_setups``). Left, all five paths on the contours; right, their losses
     against the step. Only the optimizers whose settings changed are run again.
     """
-    from ipywidgets import Checkbox, Layout
-    from matplotlib.ticker import LogLocator, NullLocator
-
-    from course_lib.optimizers import Adam, Momentum, RMSProp
-
     setups = _adam_setups()
     if problem not in setups:
         raise ValueError(f"problem must be one of {sorted(setups)}, got {problem!r}")
@@ -149,7 +110,7 @@ def adam_explorer(*, problem: str = "Rosenbrock", lr: float = 0.1, beta1: float 
             optimizer, settings = optimizer_for(name, fixed, lr, beta1, beta2, bias_correction)
             key = (name, settings)
             if key not in paths:
-                paths[key] = _optimizer_path(optimizer, objective, x0, steps)
+                paths[key] = run_optimizer(optimizer, objective, x0, steps)
             path = paths[key]
             with np.errstate(over="ignore", invalid="ignore"):
                 losses = objective.loss(path)

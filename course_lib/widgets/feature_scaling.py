@@ -8,28 +8,14 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.ticker import MaxNLocator, NullLocator
 
 from course_lib import plots
+from course_lib.data import load_wine
 from course_lib.optimizers import SGD
+from course_lib.problems import LeastSquares, run_optimizer
+from course_lib.scaling import MeanNormalizer, ZScoreScaler
 from course_lib.widgets.explorer import Explorer, _slider
-
-
-def _gradient_descent_path(problem, lr: float, steps: int) -> np.ndarray:
-    """Full-batch gradient descent from ``w = 0`` on a ``LeastSquares`` problem.
-
-    Returns the ``(steps + 1, d)`` path; rows after an overflow are NaN.
-    """
-    params = {"w": np.zeros(problem.n_params)}
-    path = np.full((steps + 1, problem.n_params), np.nan)
-    path[0] = params["w"]
-    optimizer = SGD(lr)
-    with np.errstate(over="ignore", invalid="ignore"):
-        for t in range(1, steps + 1):
-            optimizer.step(params, {"w": problem.grad(params["w"])})
-            if not np.isfinite(params["w"]).all():
-                break
-            path[t] = params["w"]
-    return path
 
 
 def feature_scaling_setups(features=("color_intensity", "proline"), target: str = "alcohol"):
@@ -42,10 +28,6 @@ def feature_scaling_setups(features=("color_intensity", "proline"), target: str 
     2-parameter slice through it at the best bias ``b*`` (the loss over the
     two weights), whose contours the explorer draws.
     """
-    from course_lib.data import load_wine
-    from course_lib.problems import LeastSquares
-    from course_lib.scaling import MeanNormalizer, ZScoreScaler
-
     wine = load_wine()
     names = list(wine.feature_names)
     unknown = [name for name in (*features, target) if name not in names]
@@ -89,8 +71,6 @@ def feature_scaling_explorer(*, features=("color_intensity", "proline"),
     loss above its optimum, relative to the optimum, for all three scalers
     at the same ``lr * L``.
     """
-    from matplotlib.ticker import MaxNLocator, NullLocator
-
     setups = feature_scaling_setups(features, target)
     figure, (ax_path, ax_loss) = plots.new_figure(2, width=4.4, height=3.8)
     names = list(setups)
@@ -117,7 +97,7 @@ def feature_scaling_explorer(*, features=("color_intensity", "proline"),
         curves = {}
         for name in names:
             full = setups[name]["full"]
-            path = _gradient_descent_path(full, lr / full.L, steps)
+            path = run_optimizer(SGD(lr / full.L), full, np.zeros(full.n_params), steps)
             with np.errstate(over="ignore", invalid="ignore"):
                 curves[name] = (full.loss(path) - full.min_value) / full.min_value
             if name == scaler:

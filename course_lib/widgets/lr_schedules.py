@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 import numpy as np
+from ipywidgets import IntSlider, Layout
+from matplotlib.ticker import NullLocator
 
-from course_lib import plots
+from course_lib import plots, schedules
+from course_lib.optimizers import SGD
+from course_lib.problems import NoisyQuadratic, run_optimizer
 from course_lib.widgets.explorer import Explorer, _slider
 
 LR_SCHEDULE_NAMES = ("constant", "inverse-time", "inverse-time, staircase", "exponential",
@@ -38,8 +42,6 @@ def lr_schedule_from_knobs(name: str, lr0: float, *, warmup: int = 0, decay_rate
     rate never reaches 0, which an optimizer refuses), all wrapped in ``warmup(...,
     warmup_steps=warmup)`` when ``warmup > 0``.
     """
-    from course_lib import schedules
-
     if name == "constant":
         schedule = schedules.constant(lr0)
     elif name in ("inverse-time", "inverse-time, staircase"):
@@ -69,16 +71,12 @@ def lr_schedule_explorer(*, schedule: str = "cosine", lr0: float = 0.5, steps: i
     steps−1`` on a log axis, with the constant rate ``lr0`` and the stability bound ``2/L``.
     Right: SGD from ``x0`` on ``problems.NoisyQuadratic(L, sigma)``: the exact expected loss
     ``E[f(x_t)]`` (``expected_loss``), the mean loss of ``chains`` simulated runs
-    (``run_sgd``), and, for comparison, the expected loss at the constant rate ``lr0`` with its
+    (``run_optimizer``, with the noise seeded by ``seed``), and, for comparison, the expected
+    loss at the constant rate ``lr0`` with its
     noise floor ``lr0·σ²/(2(2 − lr0·L))``. The dashed black line is the ``1/t`` decay
     ``η_t = 1/(L(t+1))``, whose expected loss is exactly ``σ²/(2Lt)``. Both axes are fixed, so
     a redraw only redraws the lines (blitting).
     """
-    from ipywidgets import IntSlider, Layout
-    from matplotlib.ticker import NullLocator
-
-    from course_lib.problems import NoisyQuadratic
-
     if schedule not in LR_SCHEDULE_NAMES:
         raise ValueError(f"schedule must be one of {list(LR_SCHEDULE_NAMES)}, got {schedule!r}")
     problem = NoisyQuadratic(L=L, sigma=sigma)
@@ -118,8 +116,9 @@ def lr_schedule_explorer(*, schedule: str = "cosine", lr0: float = 0.5, steps: i
         lrs = np.array(rates)
         lr_at = rates.__getitem__  # the same schedule, read from the list: cheaper to call
         expected = problem.expected_loss(lr_at, x0, steps)
-        simulated = problem.loss(problem.run_sgd(lr_at, x0, steps, chains=chains,
-                                                 seed=seed)).mean(axis=1)
+        paths = run_optimizer(SGD(lr0), NoisyQuadratic(L, sigma, rng=seed),
+                              np.full((chains, 1), x0), steps, lr=lr_at)
+        simulated = problem.loss(paths[:, :, 0]).mean(axis=0)
         constant = problem.expected_loss(lr0, x0, steps)
         floor = problem.noise_floor(lr0)
         first = "lr" not in artists

@@ -1,20 +1,21 @@
 """Lesson 02, momentum: ``momentum_explorer``.
 
 Momentum (or Nesterov) beside gradient descent on an elongated bowl, with the rate per
-step that its characteristic polynomial predicts (``_momentum_rate``).
+step that its characteristic polynomial predicts (``momentum_rate``).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from ipywidgets import Checkbox, Layout
 
 from course_lib import plots
-from course_lib.optimizers import SGD
+from course_lib.optimizers import SGD, Momentum
 from course_lib.problems import Quadratic, run_optimizer
 from course_lib.widgets.explorer import Explorer, _slider
 
 
-def _momentum_rate(lr: float, beta: float, curvatures, *, nesterov: bool = False) -> float:
+def momentum_rate(lr: float, beta: float, curvatures, *, nesterov: bool = False) -> float:
     """Worst per-step contraction of momentum on a quadratic with these curvatures.
 
     Along an eigen-direction of curvature ``lam`` the error follows a linear
@@ -50,10 +51,6 @@ def momentum_explorer(*, kappa: float = 50.0, steps: int = 80, x0=(-2.5, 2.0),
     values ``beta* = ((sqrt(kappa) - 1)/(sqrt(kappa) + 1))^2``,
     ``lr* = 1/sqrt(L mu) = sqrt(kappa)/L``.
     """
-    from ipywidgets import Checkbox, Layout
-
-    from course_lib.optimizers import Momentum
-
     x0 = np.asarray(x0, dtype=np.float64)
     problem = Quadratic(kappa=kappa, L=1.0, angle=angle)
     figure, (ax_path, ax_loss) = plots.new_figure(2, width=4.4, height=3.6)
@@ -66,7 +63,7 @@ def momentum_explorer(*, kappa: float = 50.0, steps: int = 80, x0=(-2.5, 2.0),
     def draw(beta: float, lr: float, nesterov: bool):
         path = run_optimizer(Momentum(lr, beta, nesterov=nesterov), problem, x0, steps)
         losses = problem.loss(path)
-        rate = _momentum_rate(lr, beta, (problem.L, problem.mu), nesterov=nesterov)
+        rate = momentum_rate(lr, beta, (problem.L, problem.mu), nesterov=nesterov)
         if "path" not in artists:
             plots.contours(ax_path, problem, lim, lim)
             gd_line = plots.trajectory(ax_path, gd_path, color="C0", label="gradient descent")

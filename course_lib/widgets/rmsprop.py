@@ -10,15 +10,13 @@ import ipywidgets as widgets
 import numpy as np
 
 from course_lib import plots
-from course_lib.optimizers import SGD
-from course_lib.problems import Quadratic, run_optimizer
+from course_lib.optimizers import SGD, RMSProp
+from course_lib.problems import Quadratic, Rosenbrock, run_optimizer
 from course_lib.widgets.explorer import Explorer, _slider
 
 
 def _rmsprop_setups() -> dict:
     """Lesson 03's explorer problems: (problem, start, window, gradient-descent lr, steps, ylim)."""
-    from course_lib.problems import Rosenbrock
-
     square = ((-3.2, 3.2), (-3.2, 3.2))
     aligned = Quadratic(kappa=50, L=1.0, angle=0)
     rotated = Quadratic(kappa=50, L=1.0, angle=30)
@@ -43,8 +41,6 @@ def rmsprop_explorer(*, problem: str = "bowl, axes aligned", lr: float = 0.05,
     line marks RMSProp's floor ``(L + mu) lr² / 8``, the loss of the ``±lr/2`` two-cycle it
     settles into when ``eps`` is small.
     """
-    from course_lib.optimizers import RMSProp
-
     setups = _rmsprop_setups()
     if problem not in setups:
         raise ValueError(f"problem must be one of {sorted(setups)}, got {problem!r}")
