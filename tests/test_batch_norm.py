@@ -41,7 +41,7 @@ def test_blitted_redraws_equal_a_full_render(grid):
     explorer.set(depth=2, lr=0.3, batch_norm=True)  # rows appear: still only moving artists
     explorer.set(lr=1e4, batch_norm=False)  # a diverged run: empty rows, "diverged" titles
     blitted = pixels(explorer.png())
-    explorer._render_all()
+    explorer.render()
     np.testing.assert_array_equal(blitted, pixels(explorer.png()))
 
 

@@ -135,7 +135,7 @@ def test_a_blitted_redraw_equals_a_full_render(runs):
     explorer.set(batch_norm=False)
     explorer.set(batch_norm=True, mini_batch=False)  # fast path
     blitted = pixels(explorer.png())
-    explorer._render_all()
+    explorer.render()
     np.testing.assert_array_equal(blitted, pixels(explorer.png()))
 
 

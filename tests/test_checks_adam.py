@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from course_lib import checks
-from course_lib.checks.adam import _reference_adam_step, _reference_bias_corrections
+from course_lib.checks.l04_adam import _reference_adam_step, _reference_bias_corrections
 from course_lib.optimizers import Adam
 
 

@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 
 from course_lib import checks
-from course_lib.checks.recipe import _reference_epochs_to_target, _reference_t_interval
+from course_lib.checks.l09_putting_it_together import (
+    _reference_epochs_to_target,
+    _reference_t_interval,
+)
 from course_lib.stats import summarize, t_quantile
 from course_lib.training import History
 

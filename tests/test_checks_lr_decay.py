@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from course_lib import checks
-from course_lib.checks.lr_schedules import (
+from course_lib.checks.l06_learning_rate_decay import (
     _reference_inverse_time_staircase,
     _reference_noise_floor,
     _reference_warmup_cosine,

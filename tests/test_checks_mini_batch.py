@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from course_lib import checks
-from course_lib.checks.mini_batch import _reference_batch_gradient_variance
+from course_lib.checks.l05_mini_batch import _reference_batch_gradient_variance
 
 
 def epoch_batches(n_samples, batch_size, rng):

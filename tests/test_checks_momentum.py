@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from course_lib import checks
-from course_lib.checks.momentum import (
+from course_lib.checks.l02_momentum import (
     _reference_ema_weights,
     _reference_momentum_step,
     _reference_optimal_momentum,

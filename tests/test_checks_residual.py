@@ -3,7 +3,7 @@
 import numpy as np
 
 from course_lib import checks
-from course_lib.checks.residual import (
+from course_lib.checks.l08_residual_layers import (
     _reference_backprop_jacobians,
     _reference_residual_forward_backward,
 )

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from course_lib import checks
-from course_lib.checks.rmsprop import _reference_effective_learning_rates
+from course_lib.checks.l03_rmsprop import _reference_effective_learning_rates
 
 
 def good_rmsprop_step(params, grads, s, lr, beta, eps):

@@ -21,7 +21,7 @@ from course_lib.losses import mse
 from course_lib.optimizers import SGD
 from course_lib.problems import NoisyQuadratic, run_optimizer
 from course_lib.training import fit
-from course_lib.widgets.lr_schedules import _LR_SCHEDULE_KNOBS
+from course_lib.widgets.l06_learning_rate_decay import _LR_SCHEDULE_KNOBS
 
 REFERENCE = np.load(Path(__file__).parent / "fixtures" / "lr_decay.npz")
 CONFIGS = json.loads(str(REFERENCE["configs"]))
@@ -226,7 +226,7 @@ def test_a_blitted_redraw_equals_a_full_render():
     explorer.set(lr0=0.2)
     explorer.set(lr0=1.2, warmup=20)  # the fast path: only the lines and the title
     blitted = pixels(explorer.png())
-    explorer._render_all()
+    explorer.render()
     np.testing.assert_array_equal(blitted, pixels(explorer.png()))
 
 

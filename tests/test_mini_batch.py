@@ -11,7 +11,7 @@ from course_lib.layers import Dense
 from course_lib.losses import mse
 from course_lib.optimizers import SGD
 from course_lib.training import fit
-from course_lib.widgets.mini_batch import _diverged, _smoothed
+from course_lib.widgets.l05_mini_batch import _diverged, _smoothed
 
 
 def pixels(png: bytes) -> np.ndarray:
@@ -95,7 +95,7 @@ def test_a_blitted_redraw_equals_a_full_render(runs):
     explorer.set(batch_size=64, lr=0.01)
     explorer.set(batch_size=8, lr=0.1, smoothing=0.5)  # blitted
     blitted = pixels(explorer.png())
-    explorer._render_all()
+    explorer.render()
     np.testing.assert_array_equal(blitted, pixels(explorer.png()))
 
 

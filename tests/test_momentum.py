@@ -9,7 +9,7 @@ from PIL import Image
 from course_lib import widgets
 from course_lib.optimizers import Momentum
 from course_lib.problems import Quadratic, run_optimizer
-from course_lib.widgets.momentum import momentum_rate
+from course_lib.widgets.l02_momentum import momentum_rate
 
 
 def pixels(png: bytes) -> np.ndarray:
@@ -61,7 +61,7 @@ def test_blitted_redraw_equals_a_full_render():
     explorer.set(beta=0.3, lr=2.0)
     explorer.set(beta=0.95, lr=40.0, nesterov=True)
     blitted = pixels(explorer.png())
-    explorer._render_all()
+    explorer.render()
     np.testing.assert_array_equal(blitted, pixels(explorer.png()))
 
 

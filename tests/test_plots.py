@@ -101,7 +101,7 @@ def test_an_explorer_can_blit_a_loss_band():
     explorer.set(scale=0.5)
     explorer.set(scale=1.5)  # blitted
     blitted = explorer.png()
-    explorer._render_all()
+    explorer.render()
     assert blitted == explorer.png()
 
 

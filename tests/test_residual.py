@@ -85,7 +85,7 @@ def test_the_explorer_redraws_bars_and_lines_and_blits_what_a_full_render_shows(
     assert explorer.image.value != before
     explorer.set(depth=4, init="He", epoch=2)  # only bars, lines and titles move: blitted
     blitted = pixels(explorer.png())
-    explorer._render_all()
+    explorer.render()
     np.testing.assert_array_equal(blitted, pixels(explorer.png()))
 
 

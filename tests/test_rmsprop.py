@@ -123,7 +123,7 @@ def test_a_blitted_redraw_equals_a_full_render():
     explorer.set(lr=0.01)
     explorer.set(lr=0.2, beta=0.99)  # fast path: only the moving artists are redrawn
     blitted = pixels(explorer.png())
-    explorer._render_all()
+    explorer.render()
     np.testing.assert_array_equal(blitted, pixels(explorer.png()))
 
 

@@ -27,7 +27,7 @@ def test_blitted_redraw_equals_a_full_render():
     explorer.set(lr=0.4)
     explorer.set(lr=1.9)  # fast path: only the moving artists are redrawn
     blitted = pixels(explorer.png())
-    explorer._render_all()
+    explorer.render()
     np.testing.assert_array_equal(blitted, pixels(explorer.png()))
 
 

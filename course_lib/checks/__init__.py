@@ -10,41 +10,43 @@ of a numerical routine rely on their arrays staying put.
 The checkers depend on nothing but their arguments: a learner may print,
 add cells or rename things around their function without breaking them.
 
-``core`` holds what they share (``run_cases``); each lesson's checkers, with
-their reference answers, have a module of their own: ``gradient_descent``
-(00), ``feature_scaling`` (01), ``momentum`` (02), ``rmsprop`` (03), ``adam``
-(04), ``mini_batch`` (05), ``lr_schedules`` (06), ``batch_norm`` (07),
-``residual`` (08), ``recipe`` (09). All of them are imported here:
-``checks.check_momentum_step(momentum_step)``.
+``core`` holds what they share (``run_cases``, ``Case`` and the helpers
+``describe``, ``same`` and ``returned``); each lesson's checkers, with their
+reference answers, have a module named after the lesson, as under
+``widgets/``: ``l00_gradient_descent`` ... ``l09_putting_it_together``.
+All of them are imported here: ``checks.check_momentum_step(momentum_step)``.
 """
 
-from course_lib.checks.adam import check_adam_step, check_bias_corrections
-from course_lib.checks.batch_norm import (
-    check_batchnorm_backward,
-    check_batchnorm_forward,
-    check_running_stats,
-)
 from course_lib.checks.core import Case, run_cases
-from course_lib.checks.feature_scaling import (
+from course_lib.checks.l00_gradient_descent import check_gradient_descent, check_optimal_step
+from course_lib.checks.l01_feature_scaling import (
     check_condition_number,
     check_mean_normalize,
     check_zscore,
 )
-from course_lib.checks.gradient_descent import check_gradient_descent, check_optimal_step
-from course_lib.checks.lr_schedules import (
-    check_inverse_time_staircase,
-    check_noise_floor,
-    check_warmup_cosine,
-)
-from course_lib.checks.mini_batch import check_batch_gradient_variance, check_epoch_batches
-from course_lib.checks.momentum import (
+from course_lib.checks.l02_momentum import (
     check_ema_weights,
     check_momentum_step,
     check_optimal_momentum,
 )
-from course_lib.checks.recipe import check_epochs_to_target, check_t_interval
-from course_lib.checks.residual import check_backprop_jacobians, check_residual_forward_backward
-from course_lib.checks.rmsprop import check_effective_learning_rates, check_rmsprop_step
+from course_lib.checks.l03_rmsprop import check_effective_learning_rates, check_rmsprop_step
+from course_lib.checks.l04_adam import check_adam_step, check_bias_corrections
+from course_lib.checks.l05_mini_batch import check_batch_gradient_variance, check_epoch_batches
+from course_lib.checks.l06_learning_rate_decay import (
+    check_inverse_time_staircase,
+    check_noise_floor,
+    check_warmup_cosine,
+)
+from course_lib.checks.l07_batch_normalization import (
+    check_batchnorm_backward,
+    check_batchnorm_forward,
+    check_running_stats,
+)
+from course_lib.checks.l08_residual_layers import (
+    check_backprop_jacobians,
+    check_residual_forward_backward,
+)
+from course_lib.checks.l09_putting_it_together import check_epochs_to_target, check_t_interval
 
 __all__ = [
     "Case", "run_cases",

@@ -2,7 +2,7 @@
 
 ``run_cases`` calls the learner's function and the reference on each case (a
 ``Case``: a dict of keyword arguments), prints one line per case and a summary;
-``_same`` and ``_unchanged`` say what differs, ``_describe`` writes a value into a
+``same`` and ``_unchanged`` say what differs, ``describe`` writes a value into a
 report line. The lesson modules build the cases and the reference answers.
 """
 
@@ -17,7 +17,7 @@ import numpy as np
 Case = dict[str, Any]
 
 
-def _describe(value: Any, width: int = 60) -> str:
+def describe(value: Any, width: int = 60) -> str:
     """A short one-line description of a value for a report line."""
     if isinstance(value, np.generic):  # np.float64(1.0) reads better as 1.0
         value = value.item()
@@ -26,7 +26,7 @@ def _describe(value: Any, width: int = 60) -> str:
         text = " ".join(text.split())
         return text if len(text) <= width else f"array of shape {value.shape}"
     if isinstance(value, dict):
-        inner = ", ".join(f"{k!r}: {_describe(v, width)}" for k, v in value.items())
+        inner = ", ".join(f"{k!r}: {describe(v, width)}" for k, v in value.items())
         text = "{" + inner + "}"
         return text if len(text) <= width else f"dict with keys {sorted(value, key=str)}"
     if callable(value):
@@ -35,15 +35,15 @@ def _describe(value: Any, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def _same(expected: Any, got: Any, rtol: float, atol: float) -> str | None:
+def same(expected: Any, got: Any, rtol: float, atol: float) -> str | None:
     """``None`` when ``got`` matches ``expected``, else what differs."""
     if got is None:
         return "got None (did you forget to return the result?)"
     if isinstance(expected, tuple):
         if not isinstance(got, tuple | list) or len(got) != len(expected):
-            return f"expected a tuple of {len(expected)} values, got {_describe(got)}"
+            return f"expected a tuple of {len(expected)} values, got {describe(got)}"
         for i, (e, g) in enumerate(zip(expected, got, strict=True)):
-            problem = _same(e, g, rtol, atol)
+            problem = same(e, g, rtol, atol)
             if problem:
                 return f"item {i}: {problem}"
         return None
@@ -62,9 +62,9 @@ def _same(expected: Any, got: Any, rtol: float, atol: float) -> str | None:
         where = np.unravel_index(np.argmax(np.where(mismatch, gap, -np.inf)), exp_arr.shape)
         at = f" at index {tuple(int(i) for i in where)}" if exp_arr.ndim else ""
         return (
-            f"expected {_describe(exp_arr[where])}{at}, got {_describe(got_arr[where])}"
+            f"expected {describe(exp_arr[where])}{at}, got {describe(got_arr[where])}"
             if exp_arr.ndim
-            else f"expected {_describe(float(exp_arr))}, got {_describe(float(got_arr))}"
+            else f"expected {describe(float(exp_arr))}, got {describe(float(got_arr))}"
         )
     return None
 
@@ -83,7 +83,7 @@ def _unchanged(before: Case, after: Case) -> str | None:
     return None
 
 
-def _returned(result: Any, names: tuple[str, ...]) -> tuple | None:
+def returned(result: Any, names: tuple[str, ...]) -> tuple | None:
     """The learner's result as a tuple of ``len(names)`` items (``None`` passes through).
 
     Anything else is a ``TypeError`` that names the expected form, e.g. "return the pair
@@ -93,7 +93,7 @@ def _returned(result: Any, names: tuple[str, ...]) -> tuple | None:
         return None
     if not isinstance(result, tuple | list) or len(result) != len(names):
         form = {2: "pair", 3: "triple"}.get(len(names), "tuple")
-        raise TypeError(f"return the {form} ({', '.join(names)}), got {_describe(result)}")
+        raise TypeError(f"return the {form} ({', '.join(names)}), got {describe(result)}")
     return tuple(result)
 
 
@@ -117,7 +117,7 @@ def run_cases(
     for k, case in enumerate(cases, start=1):
         expected = reference_fn(**copy.deepcopy(case))
         given = copy.deepcopy(case)
-        inputs = ", ".join(f"{key}={_describe(value)}" for key, value in case.items())
+        inputs = ", ".join(f"{key}={describe(value)}" for key, value in case.items())
         try:
             got = learner_fn(**given)
         except NotImplementedError:
@@ -130,7 +130,7 @@ def run_cases(
             results.append(False)
             continue
         # an input changed in place is reported first: it can also spoil the values
-        problem = _unchanged(case, given) or _same(expected, got, rtol, atol)
+        problem = _unchanged(case, given) or same(expected, got, rtol, atol)
         print(f"{name} case {k}: " + (f"FAIL, {problem}  [{inputs}]" if problem else "pass"))
         results.append(problem is None)
     passed = sum(results)

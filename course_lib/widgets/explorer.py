@@ -99,13 +99,14 @@ class Explorer(widgets.VBox):
         start = time.perf_counter()
         changed = self._draw(**self.values)
         if changed is None or self._background is None:
-            self._render_all()
+            self.render()
         else:
             self._render_moving(changed)
         self.image.value = self.png()
         self.redraw_ms.append(1000 * (time.perf_counter() - start))
 
-    def _render_all(self) -> None:
+    def render(self) -> None:
+        """Render the whole figure afresh, as ``redraw`` does when anything may have moved."""
         self._canvas.draw()  # animated (moving) artists are left out of this picture
         self._background = self._canvas.copy_from_bbox(self.figure.bbox)
         for artist in self._moving:
@@ -117,7 +118,7 @@ class Explorer(widgets.VBox):
             artist.set_animated(True)
             self._moving.append(artist)
         if new:  # the cached background still shows them: take a fresh one
-            self._render_all()
+            self.render()
             return
         self._canvas.restore_region(self._background)
         for artist in self._moving:
@@ -126,7 +127,7 @@ class Explorer(widgets.VBox):
     def png(self) -> bytes:
         """The figure as last rendered, as PNG bytes."""
         if self._background is None:
-            self._render_all()
+            self.render()
         picture = PILImage.fromarray(np.asarray(self._canvas.buffer_rgba()))
         buffer = io.BytesIO()
         picture.save(buffer, format="png", compress_level=1)
@@ -137,8 +138,13 @@ class Explorer(widgets.VBox):
         return Image(self.png())
 
 
-def _slider(description: str, value: float, low: float, high: float, step: float,
-            *, log: bool = False) -> widgets.ValueWidget:
+def slider(description: str, value: float, low: float, high: float, step: float,
+           *, log: bool = False) -> widgets.ValueWidget:
+    """The explorers' slider, 320 px wide, from ``low`` to ``high`` in steps of ``step``.
+
+    With ``log=True`` (ipywidgets' ``FloatLogSlider``) ``low``, ``high`` and ``step`` are
+    exponents of ten, while ``value`` is the value itself.
+    """
     style = {"description_width": "initial"}
     layout = widgets.Layout(width="320px")
     if log:

@@ -11,7 +11,7 @@ import numpy as np
 from course_lib import plots
 from course_lib.optimizers import SGD
 from course_lib.problems import Quadratic, run_optimizer
-from course_lib.widgets.explorer import Explorer, _slider
+from course_lib.widgets.explorer import Explorer, slider
 
 
 def gradient_descent_explorer(*, steps: int = 60, x0=(-2.5, 2.0), angle: float = 30.0,
@@ -57,7 +57,7 @@ def gradient_descent_explorer(*, steps: int = 60, x0=(-2.5, 2.0), angle: float =
         return None
 
     controls = {
-        "lr": _slider("learning rate × L", lr, 0.05, 2.2, 0.01),
-        "kappa": _slider("condition number κ", kappa, 0, 3, 0.05, log=True),
+        "lr": slider("learning rate × L", lr, 0.05, 2.2, 0.01),
+        "kappa": slider("condition number κ", kappa, 0, 3, 0.05, log=True),
     }
     return Explorer(figure, controls, draw)

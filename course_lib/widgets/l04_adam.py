@@ -14,7 +14,7 @@ from matplotlib.ticker import LogLocator, NullLocator
 from course_lib import plots
 from course_lib.optimizers import SGD, Adam, Momentum, RMSProp
 from course_lib.problems import Quadratic, Rosenbrock, run_optimizer
-from course_lib.widgets.explorer import Explorer, _slider
+from course_lib.widgets.explorer import Explorer, slider
 
 
 def _adam_setups() -> dict:
@@ -137,9 +137,9 @@ def adam_explorer(*, problem: str = "Rosenbrock", lr: float = 0.1, beta1: float 
     controls = {
         "problem": widgets.Dropdown(options=list(setups), value=problem, description="problem",
                                     layout=Layout(width="300px")),
-        "lr": _slider("η (Adam, RMSProp)", lr, -3, 0, 0.05, log=True),
-        "beta1": _slider("β1 (Adam, momentum)", beta1, 0.0, 0.99, 0.01),
-        "beta2": _slider("β2 (Adam, RMSProp)", beta2, 0.9, 0.9999, 0.0001),
+        "lr": slider("η (Adam, RMSProp)", lr, -3, 0, 0.05, log=True),
+        "beta1": slider("β1 (Adam, momentum)", beta1, 0.0, 0.99, 0.01),
+        "beta2": slider("β2 (Adam, RMSProp)", beta2, 0.9, 0.9999, 0.0001),
         "bias_correction": Checkbox(value=bias_correction, description="bias correction",
                                     indent=False, layout=Layout(width="140px")),
     }

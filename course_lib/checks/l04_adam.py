@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from course_lib.checks.core import _describe, _returned, run_cases
+from course_lib.checks.core import describe, returned, run_cases
 from course_lib.optimizers import adam_update
 
 _ADAM_NAMES = ("W", "b")
@@ -37,14 +37,14 @@ def _as_adam_items(learner_fn: Callable[..., Any]) -> Callable[..., tuple]:
 
     def adapted(params, grads, m, v, t, lr, beta1, beta2, eps):
         result = learner_fn(params, grads, m, v, t, lr, beta1, beta2, eps)
-        result = _returned(result, ("new_params", "new_m", "new_v"))
+        result = returned(result, ("new_params", "new_m", "new_v"))
         if result is None:
             return None
         for label, value in zip(("new_params", "new_m", "new_v"), result, strict=True):
             if not isinstance(value, dict) or set(value) != set(_ADAM_NAMES):
                 raise TypeError(
                     f"{label} must be a dict with the keys {list(_ADAM_NAMES)}, "
-                    f"got {_describe(value)}"
+                    f"got {describe(value)}"
                 )
         return tuple(d[k] for d in result for k in _ADAM_NAMES)
 

@@ -12,7 +12,7 @@ from ipywidgets import Checkbox, Layout
 from course_lib import plots
 from course_lib.optimizers import SGD, Momentum
 from course_lib.problems import Quadratic, run_optimizer
-from course_lib.widgets.explorer import Explorer, _slider
+from course_lib.widgets.explorer import Explorer, slider
 
 
 def momentum_rate(lr: float, beta: float, curvatures, *, nesterov: bool = False) -> float:
@@ -88,8 +88,8 @@ def momentum_explorer(*, kappa: float = 50.0, steps: int = 80, x0=(-2.5, 2.0),
         return None if first else [artists["path"], artists["loss"], title]
 
     controls = {
-        "beta": _slider("β", beta, 0.0, 0.99, 0.01),
-        "lr": _slider("learning rate × L", lr, -1, 2, 0.02, log=True),
+        "beta": slider("β", beta, 0.0, 0.99, 0.01),
+        "lr": slider("learning rate × L", lr, -1, 2, 0.02, log=True),
         "nesterov": Checkbox(value=False, description="Nesterov", indent=False,
                              layout=Layout(width="110px")),
     }

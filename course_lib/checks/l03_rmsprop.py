@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from course_lib.checks.core import _describe, _returned, run_cases
+from course_lib.checks.core import describe, returned, run_cases
 from course_lib.optimizers import RMSProp, rmsprop_update
 
 _RMSPROP_NAMES = ("W", "b")
@@ -32,14 +32,14 @@ def _as_rmsprop_items(learner_fn: Callable[..., Any]) -> Callable[..., tuple]:
 
     def adapted(params, grads, s, lr, beta, eps):
         result = learner_fn(params, grads, s, lr, beta, eps)
-        result = _returned(result, ("new_params", "new_s"))
+        result = returned(result, ("new_params", "new_s"))
         if result is None:
             return None
         for label, value in zip(("new_params", "new_s"), result, strict=True):
             if not isinstance(value, dict) or set(value) != set(_RMSPROP_NAMES):
                 raise TypeError(
                     f"{label} must be a dict with the keys {list(_RMSPROP_NAMES)}, "
-                    f"got {_describe(value)}"
+                    f"got {describe(value)}"
                 )
         new_params, new_s = result
         return (tuple(new_params[k] for k in _RMSPROP_NAMES)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from course_lib.checks.core import _describe, run_cases
+from course_lib.checks.core import describe, run_cases
 from course_lib.problems import NoisyQuadratic
 from course_lib.schedules import cosine_decay, inverse_time_decay, warmup
 
@@ -27,7 +27,7 @@ def _rates_over(learner_fn: Callable[..., float], name: str, times: range,
             rates.append(float(value))
         except (TypeError, ValueError):
             raise TypeError(
-                f"must return one number, got {_describe(value)} at {name}={t}"
+                f"must return one number, got {describe(value)} at {name}={t}"
             ) from None
     return np.array(rates)
 

@@ -12,7 +12,7 @@ import numpy as np
 from course_lib import plots
 from course_lib.optimizers import SGD, RMSProp
 from course_lib.problems import Quadratic, Rosenbrock, run_optimizer
-from course_lib.widgets.explorer import Explorer, _slider
+from course_lib.widgets.explorer import Explorer, slider
 
 
 def _rmsprop_setups() -> dict:
@@ -97,9 +97,9 @@ def rmsprop_explorer(*, problem: str = "bowl, axes aligned", lr: float = 0.05,
 
     controls = {
         "problem": widgets.Dropdown(options=list(setups), value=problem, description="problem"),
-        "lr": _slider("learning rate", lr, -3, 0, 0.05, log=True),
-        "beta": _slider("β", beta, 0.0, 0.999, 0.001),
-        "eps": _slider("ε", eps, -10, 0, 0.5, log=True),
+        "lr": slider("learning rate", lr, -3, 0, 0.05, log=True),
+        "beta": slider("β", beta, 0.0, 0.999, 0.001),
+        "eps": slider("ε", eps, -10, 0, 0.5, log=True),
     }
     controls["beta"].readout_format = ".3f"
     controls["problem"].layout.width = "300px"

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from course_lib.checks.core import Case, _returned, _same, run_cases
+from course_lib.checks.core import Case, returned, run_cases, same
 from course_lib.layers import BatchNorm
 from course_lib.validation import check_rng
 
@@ -54,7 +54,7 @@ def _print_hint(learner_fn: Callable[..., Any], case: Case, variants: dict[str, 
     except Exception:  # the failure was reported already
         return
     for hint, expected in variants.items():
-        if _same(expected, got, 1e-6, 1e-9) is None:
+        if same(expected, got, 1e-6, 1e-9) is None:
             print(f"hint: {hint}")
             return
 
@@ -75,7 +75,7 @@ def check_batchnorm_forward(learner_fn: Callable[..., tuple], seed: int = 0) -> 
         raise TypeError(f"pass your function itself, got {type(learner_fn).__name__}")
 
     def output(result):
-        result = _returned(result, ("out", "cache"))
+        result = returned(result, ("out", "cache"))
         return None if result is None else result[0]
 
     def learner(x, gamma, beta, eps):
@@ -127,7 +127,7 @@ def check_batchnorm_backward(learner_fn: Callable[..., tuple], seed: int = 0) ->
                       "gamma": case["gamma"], "eps": case["eps"]})
 
     def learner(dy, x, gamma, eps):
-        return _returned(learner_fn(dy, x, gamma, eps), ("dx", "dgamma", "dbeta"))
+        return returned(learner_fn(dy, x, gamma, eps), ("dx", "dgamma", "dbeta"))
 
     print("batchnorm_backward: items compared: 0 = dx, 1 = dgamma, 2 = dbeta")
     ok = run_cases("batchnorm_backward", learner, _reference_batchnorm_backward, cases)
@@ -186,7 +186,7 @@ def check_running_stats(learner_fn: Callable[..., tuple], seed: int = 0) -> bool
         })
 
     def learner(running_mean, running_var, x, momentum):
-        return _returned(learner_fn(running_mean, running_var, x, momentum),
+        return returned(learner_fn(running_mean, running_var, x, momentum),
                          ("new_mean", "new_var"))
 
     print("update_running_stats: items compared: 0 = new_mean, 1 = new_var")

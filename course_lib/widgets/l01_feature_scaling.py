@@ -15,7 +15,7 @@ from course_lib.data import load_wine
 from course_lib.optimizers import SGD
 from course_lib.problems import LeastSquares, run_optimizer
 from course_lib.scaling import MeanNormalizer, ZScoreScaler
-from course_lib.widgets.explorer import Explorer, _slider
+from course_lib.widgets.explorer import Explorer, slider
 
 
 def feature_scaling_setups(features=("color_intensity", "proline"), target: str = "alcohol"):
@@ -129,6 +129,6 @@ def feature_scaling_explorer(*, features=("color_intensity", "proline"),
 
     controls = {
         "scaler": widgets.Dropdown(options=names, value=scaler, description="features"),
-        "lr": _slider("learning rate × L", lr, 0.05, 2.2, 0.01),
+        "lr": slider("learning rate × L", lr, 0.05, 2.2, 0.01),
     }
     return Explorer(figure, controls, draw)

@@ -10,10 +10,10 @@ import ipywidgets as widgets
 import numpy as np
 
 from course_lib import plots
-from course_lib.studies import RESIDUAL_INITS, residual_runs
+from course_lib.studies import residual_runs
 from course_lib.widgets.explorer import Explorer
 
-__all__ = ["RESIDUAL_INITS", "residual_explorer", "residual_runs"]
+__all__ = ["residual_explorer"]
 
 def residual_explorer(*, depth: int = 16, init: str = "std 0.1", epoch: int = 0,
                       runs: dict | None = None, **run_options) -> Explorer:

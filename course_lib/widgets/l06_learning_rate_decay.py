@@ -14,7 +14,7 @@ from matplotlib.ticker import NullLocator
 from course_lib import plots, schedules
 from course_lib.optimizers import SGD
 from course_lib.problems import NoisyQuadratic, run_optimizer
-from course_lib.widgets.explorer import Explorer, _slider
+from course_lib.widgets.explorer import Explorer, slider
 
 LR_SCHEDULE_NAMES = ("constant", "inverse-time", "inverse-time, staircase", "exponential",
                      "step", "cosine")
@@ -94,12 +94,12 @@ def lr_schedule_explorer(*, schedule: str = "cosine", lr0: float = 0.5, steps: i
     controls = {
         "schedule": widgets.Dropdown(options=list(LR_SCHEDULE_NAMES), value=schedule,
                                      description="schedule", layout=Layout(width="300px")),
-        "lr0": _slider("lr0 × L", lr0, -2, 0.25, 0.05, log=True),
+        "lr0": slider("lr0 × L", lr0, -2, 0.25, 0.05, log=True),
         "warmup": knob("warm-up steps", 0, 0, 100, 5),
-        "decay_rate": _slider("decay_rate", 0.02, -3, 0, 0.1, log=True),
+        "decay_rate": slider("decay_rate", 0.02, -3, 0, 0.1, log=True),
         "interval": knob("interval (steps)", 50, 5, 150, 5),
-        "gamma": _slider("gamma (per step)", 0.99, 0.95, 1.0, 0.001),
-        "factor": _slider("factor", 0.3, 0.05, 0.9, 0.05),
+        "gamma": slider("gamma (per step)", 0.99, 0.95, 1.0, 0.001),
+        "factor": slider("factor", 0.3, 0.05, 0.9, 0.05),
         "t_max": knob("t_max", steps, 20, steps, 10),
     }
     controls["gamma"].readout_format = ".3f"

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from course_lib.checks.core import _describe, run_cases
+from course_lib.checks.core import describe, run_cases
 
 
 def _reference_momentum_step(params, grads, velocity, lr, beta):
@@ -24,7 +24,7 @@ def _flatten_momentum_step(result, names) -> tuple:
         raise TypeError("got None (did you forget to return (new_params, new_velocity)?)")
     if not isinstance(result, tuple | list) or len(result) != 2:
         raise TypeError(
-            f"return the tuple (new_params, new_velocity), got {_describe(result)}"
+            f"return the tuple (new_params, new_velocity), got {describe(result)}"
         )
     for label, value in zip(("new_params", "new_velocity"), result, strict=True):
         if not isinstance(value, dict) or set(value) != set(names):
