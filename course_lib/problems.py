@@ -17,17 +17,18 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from functools import partial
-from numbers import Integral
 from typing import Protocol
 
 import numpy as np
 
 from course_lib.validation import (
     check_array,
+    check_bool,
     check_nonnegative,
     check_nonnegative_int,
     check_positive,
     check_real,
+    check_rng,
 )
 
 
@@ -224,9 +225,7 @@ class LeastSquares:
                 f"y must have one target per row of X: X has {X.shape[0]} rows, "
                 f"y has {y.shape[0]} entries"
             )
-        if not isinstance(bias, bool):
-            raise TypeError(f"bias must be True or False, got {type(bias).__name__}")
-        self.bias = bias
+        self.bias = check_bool("bias", bias)
         self.design = np.column_stack([X, np.ones(len(X))]) if bias else X.copy()
         self.y = y.copy()
         n = len(y)
@@ -374,7 +373,7 @@ class NoisyQuadratic:
                  rng: int | np.random.Generator = 0) -> None:
         self.L = check_positive("L", L)
         self.sigma = check_nonnegative("sigma", sigma)
-        self.rng = _check_rng(rng)
+        self.rng = check_rng("rng", rng)
 
     def loss(self, x) -> np.ndarray | float:
         """``f(x) = L·x²/2``, element by element."""
@@ -441,17 +440,6 @@ def _as_schedule(schedule):
         )
     lr = check_positive("schedule", schedule)
     return lambda t: lr
-
-
-def _check_rng(rng: object) -> np.random.Generator:
-    """``rng`` as a ``numpy.random.Generator``: a seed (an int >= 0) or a Generator, kept as is."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, bool) or not isinstance(rng, Integral):
-        raise TypeError(
-            f"rng must be an int seed or a numpy.random.Generator, got {type(rng).__name__}"
-        )
-    return np.random.default_rng(check_nonnegative_int("rng", rng))
 
 
 # --- the runner ----------------------------------------------------------------------------

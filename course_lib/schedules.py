@@ -20,6 +20,7 @@ import math
 from collections.abc import Callable
 
 from course_lib.validation import (
+    check_bool,
     check_nonnegative,
     check_nonnegative_int,
     check_positive,
@@ -77,8 +78,7 @@ def inverse_time_decay(
     lr0 = check_positive("lr0", lr0)
     decay_rate = check_nonnegative("decay_rate", decay_rate)
     decay_steps = check_positive_int("decay_steps", decay_steps)
-    if not isinstance(staircase, bool):
-        raise TypeError(f"staircase must be True or False, got {staircase!r}")
+    staircase = check_bool("staircase", staircase)
 
     def lr_at(t: int) -> float:
         if staircase:
