@@ -22,7 +22,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from course_lib.layers import ReLU
-from course_lib.validation import check_array
+from course_lib.validation import check_array, check_bool
 
 __all__ = ["gradient_norms", "layer_outputs", "relu_inputs"]
 
@@ -52,8 +52,7 @@ def layer_outputs(model: object, X: np.ndarray, training: bool = False) -> dict[
             "model must be a Sequential (a container with .layers), "
             f"got {type(model).__name__}"
         )
-    if not isinstance(training, bool):
-        raise TypeError(f"training must be True or False, got {training!r}")
+    training = check_bool("training", training)
     X = check_array("X", X, ndim=2)
     buffers = getattr(model, "buffers", {})
     saved = {name: value.copy() for name, value in buffers.items()}

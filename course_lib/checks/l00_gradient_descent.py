@@ -13,6 +13,7 @@ import numpy as np
 from course_lib.checks.core import run_cases
 from course_lib.optimizers import SGD
 from course_lib.problems import Quadratic, run_optimizer
+from course_lib.validation import check_rng
 
 
 def _random_spd(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -32,7 +33,7 @@ def check_gradient_descent(learner_fn: Callable[..., np.ndarray], seed: int = 0)
     point after ``t`` updates ``x <- x - lr * grad(x)`` (row 0 is ``x0``).
     Cases: random rotated quadratics, several learning rates and lengths.
     """
-    rng = np.random.default_rng(seed)
+    rng = check_rng("seed", seed)
     cases = []
     for _ in range(5):
         problem = Quadratic(
@@ -62,6 +63,6 @@ def check_optimal_step(learner_fn: Callable[..., tuple], seed: int = 0) -> bool:
     the largest and smallest eigenvalues of ``A`` and ``kappa = L/mu``.
     Cases: random SPD matrices from 2x2 to 6x6.
     """
-    rng = np.random.default_rng(seed)
+    rng = check_rng("seed", seed)
     cases = [{"A": _random_spd(rng, n)} for n in (2, 2, 3, 4, 6)]
     return run_cases("optimal_step", learner_fn, _reference_optimal_step, cases)

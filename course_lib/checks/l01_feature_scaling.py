@@ -12,6 +12,7 @@ import numpy as np
 from course_lib.checks.core import Case, run_cases
 from course_lib.problems import LeastSquares
 from course_lib.scaling import MeanNormalizer, ZScoreScaler
+from course_lib.validation import check_rng
 
 
 def _scaling_cases(rng: np.random.Generator) -> list[Case]:
@@ -51,7 +52,7 @@ def check_zscore(learner_fn: Callable[..., tuple], seed: int = 0) -> bool:
     ``z = (x - mean) / scale``. Cases: random columns on scales from 0.01 to
     1000, some constant training columns, one single-row training set.
     """
-    cases = _scaling_cases(np.random.default_rng(seed))
+    cases = _scaling_cases(check_rng("seed", seed))
     return run_cases("zscore", learner_fn, _reference_zscore, cases)
 
 
@@ -68,7 +69,7 @@ def check_mean_normalize(learner_fn: Callable[..., tuple], seed: int = 0) -> boo
     both matrices transformed with them, ``x' = (x - mean) / range``. Same
     cases as ``check_zscore``.
     """
-    cases = _scaling_cases(np.random.default_rng(seed))
+    cases = _scaling_cases(check_rng("seed", seed))
     return run_cases("mean_normalize", learner_fn, _reference_mean_normalize, cases)
 
 
@@ -84,7 +85,7 @@ def check_condition_number(learner_fn: Callable[..., float], seed: int = 0) -> b
     (a column of ones appended for the bias). Cases: raw, centred and
     standardized random matrices with 1 to 4 columns on different scales.
     """
-    rng = np.random.default_rng(seed)
+    rng = check_rng("seed", seed)
     cases = []
     for k in range(6):
         n, d = int(rng.integers(20, 60)), int(rng.integers(1, 5))

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import numpy as np
 
 from course_lib.checks.core import describe, run_cases
+from course_lib.validation import check_rng
 
 
 def _reference_momentum_step(params, grads, velocity, lr, beta):
@@ -48,7 +49,7 @@ def check_momentum_step(learner_fn: Callable[..., tuple], seed: int = 0) -> bool
     ``params``' keys. Cases: dicts of one to three arrays of several shapes,
     zero and non-zero velocities, beta from 0 to 0.99.
     """
-    rng = np.random.default_rng(seed)
+    rng = check_rng("seed", seed)
     shapes = [(3,), (2, 3), (4, 1), (5,)]
     cases = []
     for k, beta in enumerate([0.9, 0.0, 0.5, 0.99, float(rng.uniform(0.1, 0.95))]):
@@ -94,7 +95,7 @@ def check_optimal_momentum(learner_fn: Callable[..., tuple], seed: int = 0) -> b
     Cases: random ``L`` from 0.1 to 20 and ``kappa`` from 1 (a round bowl)
     to 10⁴.
     """
-    rng = np.random.default_rng(seed)
+    rng = check_rng("seed", seed)
     cases = []
     for kappa in [100.0, 1.0, 10.0, float(np.exp(rng.uniform(0, 9.2))), 1e4]:
         L = float(np.exp(rng.uniform(np.log(0.1), np.log(20))))  # noqa: N806
@@ -114,7 +115,7 @@ def check_ema_weights(learner_fn: Callable[..., np.ndarray], seed: int = 0) -> b
     the weight of the newest gradient. Cases: beta from 0 to 0.99, t from 1
     to 60.
     """
-    rng = np.random.default_rng(seed)
+    rng = check_rng("seed", seed)
     cases = [{"beta": beta, "t": t} for beta, t in
              [(0.9, 10), (0.5, 1), (0.0, 4), (0.99, 60), (float(rng.uniform(0.1, 0.95)), 25)]]
     return run_cases("ema_weights", learner_fn, _reference_ema_weights, cases)

@@ -12,6 +12,7 @@ import numpy as np
 
 from course_lib.checks.core import describe, returned, run_cases
 from course_lib.optimizers import RMSProp, rmsprop_update
+from course_lib.validation import check_rng
 
 _RMSPROP_NAMES = ("W", "b")
 
@@ -62,7 +63,7 @@ def check_rmsprop_step(learner_fn: Callable[..., tuple], seed: int = 0) -> bool:
     """
     if not callable(learner_fn):
         raise TypeError(f"pass your function itself, got {type(learner_fn).__name__}")
-    rng = np.random.default_rng(seed)
+    rng = check_rng("seed", seed)
     cases = []
     settings = [  # (lr, beta, eps, gradient scale, first step?)
         (0.01, 0.9, 1e-8, 1.0, True),
@@ -106,7 +107,7 @@ def check_effective_learning_rates(learner_fn: Callable[..., np.ndarray], seed: 
     ``grads[t]`` (``s`` starts at 0). Cases: coordinates whose gradients differ by up to
     ``10^6`` in size, a coordinate whose gradient is always 0, several betas and eps.
     """
-    rng = np.random.default_rng(seed)
+    rng = check_rng("seed", seed)
     cases = []
     for lr, beta, eps in [(0.01, 0.9, 1e-8), (0.001, 0.99, 1e-8), (0.1, 0.5, 1e-4),
                           (0.05, 0.9, 1e-2), (0.01, 0.0, 1e-8)]:

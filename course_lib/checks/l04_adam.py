@@ -12,6 +12,7 @@ import numpy as np
 
 from course_lib.checks.core import describe, returned, run_cases
 from course_lib.optimizers import adam_update
+from course_lib.validation import check_rng
 
 _ADAM_NAMES = ("W", "b")
 
@@ -70,7 +71,7 @@ def check_adam_step(learner_fn: Callable[..., tuple], seed: int = 0) -> bool:
     """
     if not callable(learner_fn):
         raise TypeError(f"pass your function itself, got {type(learner_fn).__name__}")
-    rng = np.random.default_rng(seed)
+    rng = check_rng("seed", seed)
     settings = [  # (t, lr, beta1, beta2, eps, gradient scale)
         (1, 0.001, 0.9, 0.999, 1e-8, 1.0),
         (2, 0.01, 0.9, 0.999, 1e-8, 1e3),
@@ -118,7 +119,7 @@ def check_bias_corrections(learner_fn: Callable[..., tuple], seed: int = 0) -> b
     Cases: ``t`` from 1 to 10⁵, Adam's default betas, fast.ai's ``beta2 = 0.99``, ``beta1 = 0``
     (RMSProp with a corrected denominator) and other pairs.
     """
-    rng = np.random.default_rng(seed)
+    rng = check_rng("seed", seed)
     cases = [
         {"beta1": 0.9, "beta2": 0.999, "t": np.arange(1, 21)},
         {"beta1": 0.9, "beta2": 0.99, "t": np.array([1, 2, 5, 10, 100])},
