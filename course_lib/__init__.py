@@ -3,9 +3,11 @@
 The numerical core needs nothing but numpy and is imported here:
 
 * ``course_lib.scaling``     ZScoreScaler, MeanNormalizer
-* ``course_lib.optimizers``  SGD, Momentum, RMSProp, Adam, AdamW
+* ``course_lib.optimizers``  update rules (sgd_update ... adamw_update) and the thin
+  classes over them: SGD, Momentum, RMSProp, Adam, AdamW
 * ``course_lib.schedules``   learning-rate schedules, callables ``t -> lr``
-* ``course_lib.problems``    2-D objectives (Quadratic, Rosenbrock), run_optimizer
+* ``course_lib.problems``    objectives (Quadratic, Rosenbrock, ...), run_optimizer (any
+  dimension, one run or many side by side), distance_to_minimiser
 * ``course_lib.data``        minibatches, synthetic data, load_wine, load_digits
 
 The statistics, the network core and the training layer, also numpy only, are
