@@ -67,10 +67,10 @@ def _check_X(X: ArrayLike, name: str = "X") -> np.ndarray:
 
 
 class _FeatureScaler:
-    """Plumbing shared by the scalers: input checks and ``fit_transform``.
+    """Plumbing shared by the scalers: input checks, ``fit_transform``, ``inverse_transform``.
 
-    The statistics and the formulas (``fit``, ``transform``,
-    ``inverse_transform``) live in the subclasses.
+    The statistics and the formulas (``fit``, ``transform``) live in the subclasses; each
+    says which fitted array it divides by in ``_divisor``.
     """
 
     n_features_in_: int
@@ -78,6 +78,18 @@ class _FeatureScaler:
     def fit_transform(self, X: ArrayLike) -> np.ndarray:
         """Fit to ``X``, then transform ``X``: the same as ``fit(X).transform(X)``."""
         return self.fit(X).transform(X)
+
+    def inverse_transform(self, Z: ArrayLike) -> np.ndarray:
+        r"""Undo ``transform``: :math:`x = z \cdot d + \mu`, column by column.
+
+        ``d`` is the divisor ``transform`` used: ``scale_`` (the standard deviation) in
+        ``ZScoreScaler``, ``range_`` (max − min) in ``MeanNormalizer``.
+        """
+        Z = self._check_fitted_X(Z, "Z")
+        return Z * self._divisor().astype(Z.dtype) + self.mean_.astype(Z.dtype)
+
+    def _divisor(self) -> np.ndarray:
+        raise NotImplementedError
 
     def _check_fitted_X(self, X: ArrayLike, name: str) -> np.ndarray:
         """Check that ``fit`` ran and that ``X`` has the fitted number of columns."""
@@ -180,10 +192,8 @@ class ZScoreScaler(_FeatureScaler):
         X = self._check_fitted_X(X, "X")
         return (X - self.mean_.astype(X.dtype)) / self.scale_.astype(X.dtype)
 
-    def inverse_transform(self, Z: ArrayLike) -> np.ndarray:
-        r"""Undo ``transform``: :math:`x = z \cdot \sigma + \mu`, column by column."""
-        Z = self._check_fitted_X(Z, "Z")
-        return Z * self.scale_.astype(Z.dtype) + self.mean_.astype(Z.dtype)
+    def _divisor(self) -> np.ndarray:
+        return self.scale_
 
 
 class MeanNormalizer(_FeatureScaler):
@@ -254,7 +264,5 @@ class MeanNormalizer(_FeatureScaler):
         X = self._check_fitted_X(X, "X")
         return (X - self.mean_.astype(X.dtype)) / self.range_.astype(X.dtype)
 
-    def inverse_transform(self, Z: ArrayLike) -> np.ndarray:
-        r"""Undo ``transform``: :math:`x = x' \cdot (\max - \min) + \mu`, column by column."""
-        Z = self._check_fitted_X(Z, "Z")
-        return Z * self.range_.astype(Z.dtype) + self.mean_.astype(Z.dtype)
+    def _divisor(self) -> np.ndarray:
+        return self.range_
