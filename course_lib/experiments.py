@@ -34,7 +34,7 @@ from numbers import Real
 import numpy as np
 
 from course_lib.stats import Summary, summarize
-from course_lib.validation import check_nonnegative_int
+from course_lib.validation import check_callable, check_nonnegative_int
 
 __all__ = ["Results", "Table", "run_grid"]
 
@@ -58,8 +58,7 @@ def run_grid(
     ``fn`` returns a number (recorded as the metric ``"value"``) or a dict of named numbers
     (every run the same names). NaN and inf are fine: ``summarize`` counts them apart.
     """
-    if not callable(fn):
-        raise TypeError(f"fn must be a function fn(**setting, seed=...), got {type(fn).__name__}")
+    check_callable("fn", fn, "a function fn(**setting, seed=...)")
     grid = _check_grid(grid)
     seeds = _check_seeds(seeds)
     records: list[dict] = []

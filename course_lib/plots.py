@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from course_lib.stats import bin_fractions, mean_and_band
-from course_lib.validation import check_positive_int, check_real
+from course_lib.validation import check_callable, check_positive_int, check_real
 
 
 def new_figure(ncols: int = 1, nrows: int = 1, *, width: float = 4.5, height: float = 3.6):
@@ -123,9 +123,7 @@ def schedule_curves(ax: Axes, schedules: dict, steps: int, *, log: bool = False)
     t = np.arange(steps)
     lines = {}
     for name, schedule in schedules.items():
-        if not callable(schedule):
-            raise TypeError(f"schedules[{name!r}] must be a callable t -> lr, "
-                            f"got {type(schedule).__name__}")
+        check_callable(f"schedules[{name!r}]", schedule, "a callable t -> lr")
         lr = np.array([schedule(int(k)) for k in t], dtype=np.float64)
         (lines[name],) = ax.plot(t, lr, drawstyle="steps-post", label=name)
     if log:

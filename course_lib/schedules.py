@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from course_lib.validation import (
     check_bool,
+    check_callable,
     check_nonnegative,
     check_nonnegative_int,
     check_positive,
@@ -164,11 +165,7 @@ def warmup(schedule: Callable[[int], float], warmup_steps: int) -> Schedule:
     ``t = 0``. ``warmup_steps = 0`` gives ``schedule`` unchanged. ``schedule`` can be any
     callable ``t -> lr``; it is called once here to read ``schedule(0)``, which must be > 0.
     """
-    if not callable(schedule):
-        raise TypeError(
-            "schedule must be a callable t -> lr (e.g. constant(0.1)), "
-            f"got {type(schedule).__name__}"
-        )
+    check_callable("schedule", schedule, "a callable t -> lr (e.g. constant(0.1))")
     warmup_steps = check_nonnegative_int("warmup_steps", warmup_steps)
     peak = check_positive("schedule(0)", schedule(0))
 

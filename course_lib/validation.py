@@ -72,6 +72,13 @@ def check_bool(name: str, value: object) -> bool:
     return bool(value)
 
 
+def check_callable(name: str, value: object, form: str) -> object:
+    """A function (or any callable); ``form`` says which, e.g. ``"a callable t -> lr"``."""
+    if not callable(value):
+        raise TypeError(f"{name} must be {form}, got {type(value).__name__}")
+    return value
+
+
 def check_rng(name: str, value: object) -> np.random.Generator:
     """The course's one seed policy: return a ``numpy.random.Generator``.
 

@@ -11,6 +11,7 @@ from course_lib.validation import (
     check_array,
     check_beta,
     check_bool,
+    check_callable,
     check_nonnegative,
     check_nonnegative_int,
     check_positive,
@@ -69,3 +70,9 @@ def test_check_array_keeps_float32_converts_ints_and_refuses_bad_arrays():
             check_array("x", bad)
     with pytest.raises(ValueError, match="2-D"):
         check_array("x", [1.0], ndim=2)
+
+
+def test_check_callable_returns_the_function_and_says_which_form_was_expected():
+    assert check_callable("fn", len, "a function") is len
+    with pytest.raises(TypeError, match=r"schedule must be a callable t -> lr, got float"):
+        check_callable("schedule", 0.1, "a callable t -> lr")

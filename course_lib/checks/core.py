@@ -97,6 +97,12 @@ def returned(result: Any, names: tuple[str, ...]) -> tuple | None:
     return tuple(result)
 
 
+def check_learner_function(learner_fn: object) -> None:
+    """Raise unless the learner passed a function (``check(f)``, not ``check(f(x))``)."""
+    if not callable(learner_fn):
+        raise TypeError(f"pass your function itself, got {type(learner_fn).__name__}")
+
+
 def run_cases(
     name: str,
     learner_fn: Callable[..., Any],
@@ -111,8 +117,7 @@ def run_cases(
     Prints ``name case k: pass`` or ``name case k: FAIL ...`` with the inputs,
     then a summary line; returns whether all cases passed.
     """
-    if not callable(learner_fn):
-        raise TypeError(f"pass your function itself, got {type(learner_fn).__name__}")
+    check_learner_function(learner_fn)
     results = []
     for k, case in enumerate(cases, start=1):
         expected = reference_fn(**copy.deepcopy(case))

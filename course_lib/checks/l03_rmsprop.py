@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from course_lib.checks.core import describe, returned, run_cases
+from course_lib.checks.core import check_learner_function, describe, returned, run_cases
 from course_lib.optimizers import RMSProp, rmsprop_update
 from course_lib.validation import check_rng
 
@@ -61,8 +61,7 @@ def check_rmsprop_step(learner_fn: Callable[..., tuple], seed: int = 0) -> bool:
     ``new_params["b"]``, ``new_s["W"]`` and ``new_s["b"]``. Cases: random shapes, a first step
     (``s = 0``), gradients of very different sizes, and an ``eps`` large enough to matter.
     """
-    if not callable(learner_fn):
-        raise TypeError(f"pass your function itself, got {type(learner_fn).__name__}")
+    check_learner_function(learner_fn)
     rng = check_rng("seed", seed)
     cases = []
     settings = [  # (lr, beta, eps, gradient scale, first step?)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from course_lib.checks.core import describe, returned, run_cases
+from course_lib.checks.core import check_learner_function, describe, returned, run_cases
 from course_lib.optimizers import adam_update
 from course_lib.validation import check_rng
 
@@ -69,8 +69,7 @@ def check_adam_step(learner_fn: Callable[..., tuple], seed: int = 0) -> bool:
     Cases: the first step (``t = 1``, ``m = v = 0``), later steps (``t`` up to 1000),
     gradients from 0.001 to 1000 in size, several betas, and an ``eps`` large enough to matter.
     """
-    if not callable(learner_fn):
-        raise TypeError(f"pass your function itself, got {type(learner_fn).__name__}")
+    check_learner_function(learner_fn)
     rng = check_rng("seed", seed)
     settings = [  # (t, lr, beta1, beta2, eps, gradient scale)
         (1, 0.001, 0.9, 0.999, 1e-8, 1.0),

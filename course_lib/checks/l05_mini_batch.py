@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from course_lib.checks.core import run_cases
+from course_lib.checks.core import check_learner_function, run_cases
 from course_lib.validation import check_rng
 
 
@@ -66,8 +66,7 @@ def check_epoch_batches(learner_fn: Callable[..., Any], seed: int = 0) -> bool:
     randomness comes from ``rng``) and that two calls with one generator give two different
     epochs. The compared items are the batch sizes (0) and the sorted indices (1).
     """
-    if not callable(learner_fn):
-        raise TypeError(f"pass your function itself, got {type(learner_fn).__name__}")
+    check_learner_function(learner_fn)
     rng = check_rng("seed", seed)
     cases = [{"n_samples": n, "batch_size": b, "rng_seed": int(rng.integers(1000))}
              for n, b in [(10, 3), (12, 4), (7, 7), (5, 8), (40, 1),
@@ -138,8 +137,7 @@ def check_batch_gradient_variance(learner_fn: Callable[..., float], seed: int = 
         scales = 10.0 ** rng.uniform(-1, 1, size=p)
         cases.append({"per_example_grads": offset + scales * rng.standard_normal((n, p)),
                       "batch_size": batch_size})
-    if not callable(learner_fn):
-        raise TypeError(f"pass your function itself, got {type(learner_fn).__name__}")
+    check_learner_function(learner_fn)
 
     def learner(per_example_grads, batch_size):  # by position: any argument names work
         return learner_fn(per_example_grads, batch_size)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from course_lib.checks.core import Case, returned, run_cases, same
+from course_lib.checks.core import Case, check_learner_function, returned, run_cases, same
 from course_lib.layers import BatchNorm
 from course_lib.validation import check_rng
 
@@ -71,8 +71,7 @@ def check_batchnorm_forward(learner_fn: Callable[..., tuple], seed: int = 0) -> 
     is not compared). ``x`` must not change. Cases: batches of 2 to 33 rows, columns on
     different scales, a constant column, a large ``eps``.
     """
-    if not callable(learner_fn):
-        raise TypeError(f"pass your function itself, got {type(learner_fn).__name__}")
+    check_learner_function(learner_fn)
 
     def output(result):
         result = returned(result, ("out", "cache"))
@@ -118,8 +117,7 @@ def check_batchnorm_backward(learner_fn: Callable[..., tuple], seed: int = 0) ->
     Nothing passed in may change. Items compared: 0 = ``dx``, 1 = ``dgamma``, 2 = ``dbeta``.
     Cases: those of ``check_batchnorm_forward`` with a random ``dy``.
     """
-    if not callable(learner_fn):
-        raise TypeError(f"pass your function itself, got {type(learner_fn).__name__}")
+    check_learner_function(learner_fn)
     rng = check_rng("seed", seed)
     cases = []
     for case in _batch_norm_cases(rng):
@@ -171,8 +169,7 @@ def check_running_stats(learner_fn: Callable[..., tuple], seed: int = 0) -> bool
     momentum 0.1 (the default), 0.01, 0.5, 1 (keep only the batch) and 0 (keep only the
     running values), batches of 2 to 40 rows.
     """
-    if not callable(learner_fn):
-        raise TypeError(f"pass your function itself, got {type(learner_fn).__name__}")
+    check_learner_function(learner_fn)
     rng = check_rng("seed", seed)
     cases = []
     for momentum, n in [(0.1, 16), (0.01, 8), (0.5, 2), (1.0, 5), (0.0, 10),

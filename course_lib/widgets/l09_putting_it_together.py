@@ -13,7 +13,7 @@ from matplotlib.ticker import NullLocator
 
 from course_lib import plots
 from course_lib.stats import mean_and_band
-from course_lib.validation import check_real
+from course_lib.validation import check_callable, check_real
 from course_lib.widgets.explorer import Explorer
 
 
@@ -82,9 +82,8 @@ def recipe_explorer(runs: dict, techniques, *, run=None, target: float = 0.95,
         raise ValueError(f"techniques must be different names (strings), got {techniques!r}")
     cache = _check_recipe_runs(runs, techniques)
     target = check_real("target", target)
-    if run is not None and not callable(run):
-        raise TypeError(f"run must be a function run(used) -> list of History, or None, "
-                        f"got {type(run).__name__}")
+    if run is not None:
+        check_callable("run", run, "a function run(used) -> list of History, or None")
     used = frozenset(techniques) if used is None else frozenset(used)
     if not used <= set(techniques):
         raise ValueError(f"used must name techniques among {list(techniques)}, "
