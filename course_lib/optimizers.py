@@ -1,61 +1,240 @@
-"""Gradient-descent optimizers: SGD, Momentum, RMSProp, Adam and AdamW.
+"""Gradient-descent optimizers: update rules, and thin classes that keep their state.
 
-Every optimizer has the same small contract::
+Each optimizer is two things, in the spirit of CS231n's ``optim.py`` and optax:
 
-    opt = Adam(lr=1e-3)
-    opt.step(params, grads)   # updates the arrays in params, in place
-    opt.lr = 1e-4             # change the learning rate between steps (a schedule does this)
+* a **rule**, a plain function that takes one parameter ``w``, its gradient ``g``, its state and
+  the hyperparameters (and optionally ``scratch``, an array shaped like ``w`` that it may
+  overwrite instead of allocating temporaries), updates ``w`` in place and returns the state of
+  the next step::
 
-- ``params`` and ``grads`` are ``dict[str, np.ndarray]`` with the same names, shapes and dtypes.
-  The arrays in ``params`` are changed in place, so a layer holding them trains; ``grads`` is
-  never changed.
-- The optimizer keeps its state per parameter name, created at the first step of that name:
-  ``opt.state["W"]["v"]`` is the velocity of ``params["W"]`` in ``Momentum``, ``opt.state["W"]``
-  holds ``"t"``, ``"m"`` and ``"v"`` in ``Adam``. Two models with different parameter names can
-  share one optimizer without interfering; ``opt.reset()`` forgets everything.
-- float32 stays float32: the state has the parameter's dtype, and the hyperparameters are plain
-  Python floats, which numpy applies in the array's precision.
-- The update is written with in-place numpy operations (``v *= beta``, ``out=``) into one
-  scratch array per parameter, so it makes no temporary arrays (except for the L2 penalty,
-  ``weight_decay`` in ``SGD`` and ``Adam``).
-- Everything is checked before any parameter changes, so a bad call leaves ``params`` and the
-  state untouched. That includes a NaN or infinite gradient (the usual sign of a learning rate
-  that is too large): the check reads every gradient once, which costs about half an array
-  copy, while an SGD step costs about four and an Adam step about fourteen
-  (``benchmarks/bench_optimizers.py`` measures them).
+      state = momentum_init(w)           # {"v": zeros like w}
+      for _ in range(100):
+          state = momentum_update(w, grad(w), state, lr=0.1, beta=0.9)
+
+  The body of each rule reads like the formula in its docstring. Array state (velocities,
+  moments) is updated in place too, so the returned dict holds the same arrays; a counter (Adam's
+  ``"t"``) is a new number in a new dict. Rules check nothing: they trust their caller, so a loop
+  of a million tiny steps pays only for the arithmetic. ``lr`` may be an array that broadcasts
+  against ``w`` (one learning rate per row: several runs advanced together).
+* a **class** (``SGD``, ``Momentum``, ``RMSProp``, ``Adam``, ``AdamW``) with the contract the
+  training loop uses::
+
+      opt = Adam(lr=1e-3)
+      opt.step(params, grads)   # updates the arrays in params, in place
+      opt.lr = 1e-4             # change the learning rate between steps (a schedule does this)
+
+  The class validates its hyperparameters once, keeps ``opt.state[name]`` per parameter name and
+  calls its rule. ``Optimizer.step`` checks everything before any parameter changes, so a bad call
+  (names, shapes or dtypes that differ, a NaN or infinite gradient, the usual sign of a learning
+  rate that is too large) leaves ``params`` and the state untouched. The NaN check reads every
+  gradient once (one ``np.isfinite(g).all()``), about half the cost of an array copy, while an SGD
+  step costs about four and an Adam step about fourteen (``benchmarks/bench_optimizers.py``).
+
+``params`` and ``grads`` are ``dict[str, np.ndarray]`` with the same names, shapes and dtypes;
+``grads`` is never changed. The state is created at the first step of each name: two models with
+different parameter names can share one optimizer without interfering, and ``opt.reset()``
+forgets everything. float32 stays float32: the state has the parameter's dtype, and the
+hyperparameters are Python floats, which numpy applies in the array's precision.
 
 The forms follow PyTorch, so the lessons can check every optimizer against ``torch.optim``:
 ``Momentum`` is the exponential-moving-average form (PyTorch's ``SGD(momentum=beta)`` with the
 learning rate ``lr * (1 - beta)``), ``RMSProp`` and ``Adam`` add ``eps`` outside the square root.
+
+Writing a new optimizer
+-----------------------
+Write its rule, then a thin class that names the rule, its hyperparameters and its initial state.
+Adagrad, for example (``s ← s + g²``, ``w ← w − lr·g / (√s + eps)``)::
+
+    def adagrad_update(w, g, state, *, lr, eps, scratch=None):
+        s = state["s"]
+        s += g * g
+        w -= lr * g / (np.sqrt(s) + eps)
+        return state
+
+    class Adagrad(Optimizer):
+        rule = staticmethod(adagrad_update)
+        hyperparameter_names = ("lr", "eps")
+
+        def __init__(self, lr, eps=1e-10):
+            super().__init__(lr)
+            self.eps = check_nonnegative("eps", eps)
+
+        def init_state(self, w):
+            return {"s": np.zeros_like(w)}
+
+``Adagrad(0.1).step(params, grads)`` then checks its input, keeps ``state[name]["s"]`` and has a
+``repr`` and ``reset`` like the optimizers here. ``step`` passes each rule a ``scratch`` array
+kept per name; a rule may ignore it (this one allocates its temporaries), or write into it with
+``out=`` as the rules here do, which pays off for large parameters.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
 from course_lib.validation import check_beta, check_nonnegative, check_positive
 
-__all__ = ["SGD", "Momentum", "RMSProp", "Adam", "AdamW", "Optimizer"]
+__all__ = [
+    "Optimizer", "SGD", "Momentum", "RMSProp", "Adam", "AdamW",
+    "sgd_update", "momentum_update", "rmsprop_update", "adam_update", "adamw_update",
+    "momentum_init", "rmsprop_init", "adam_init",
+]
+
+State = dict[str, np.ndarray | int]
+
+
+# --- the rules ---------------------------------------------------------------------------------
+#
+# Read ``x -= np.multiply(a, b, out=tmp)`` as ``x -= a * b``: ``out=tmp`` writes the product into
+# the scratch array instead of allocating a new array, which for large parameters costs more
+# than the arithmetic. Each rule uses one scratch array shaped like ``w``.
+
+
+def sgd_update(w: np.ndarray, g: np.ndarray, state: State, *, lr: float,
+               weight_decay: float = 0.0, scratch: np.ndarray | None = None) -> State:
+    """Plain gradient descent, ``w ← w − lr·g``; no state (``{}``).
+
+    With ``weight_decay = λ > 0`` the L2 penalty ``λ/2·‖w‖²`` is added to the loss, that is
+    ``g ← g + λ·w`` before the step (as ``torch.optim.SGD(weight_decay=λ)``).
+    """
+    tmp = np.empty_like(w) if scratch is None else scratch
+    if weight_decay:
+        # g ← g + λ·w   (a new array: the caller's gradient stays untouched)
+        g = g + weight_decay * w
+    # w ← w − lr·g
+    w -= np.multiply(lr, g, out=tmp)
+    return state
+
+
+def momentum_init(w: np.ndarray) -> State:
+    """The state of momentum before its first step: the velocity ``v₀ = 0``."""
+    return {"v": np.zeros_like(w)}
+
+
+def momentum_update(w: np.ndarray, g: np.ndarray, state: State, *, lr: float, beta: float = 0.9,
+                    nesterov: bool = False, scratch: np.ndarray | None = None) -> State:
+    """Momentum in exponential-moving-average form; state ``{"v": velocity}``.
+
+        v ← β·v + (1−β)·g
+        w ← w − lr·v                     (heavy ball)
+        w ← w − lr·(β·v + (1−β)·g)       (nesterov=True: look ahead along the new v)
+    """
+    tmp = np.empty_like(w) if scratch is None else scratch
+    v = state["v"]
+    # v ← β·v + (1−β)·g
+    v *= beta
+    v += np.multiply(1 - beta, g, out=tmp)
+    if nesterov:
+        # w ← w − lr·(β·v + (1−β)·g), in two parts; tmp still holds (1−β)·g
+        w -= np.multiply(lr, tmp, out=tmp)
+        w -= np.multiply(lr * beta, v, out=tmp)
+    else:
+        # w ← w − lr·v
+        w -= np.multiply(lr, v, out=tmp)
+    return state
+
+
+def rmsprop_init(w: np.ndarray) -> State:
+    """The state of RMSProp before its first step: the mean square ``s₀ = 0``."""
+    return {"s": np.zeros_like(w)}
+
+
+def rmsprop_update(w: np.ndarray, g: np.ndarray, state: State, *, lr: float, beta: float = 0.9,
+                   eps: float = 1e-8, scratch: np.ndarray | None = None) -> State:
+    """RMSProp; state ``{"s": running mean of g²}``.
+
+        s ← β·s + (1−β)·g²
+        w ← w − lr·g / (√s + eps)
+    """
+    tmp = np.empty_like(w) if scratch is None else scratch
+    s = state["s"]
+    # s ← β·s + (1−β)·g²
+    s *= beta
+    s += np.multiply(1 - beta, np.square(g, out=tmp), out=tmp)
+    # w ← w − lr·g / (√s + eps)
+    denominator = np.add(np.sqrt(s, out=tmp), eps, out=tmp)
+    w -= np.multiply(lr, np.divide(g, denominator, out=tmp), out=tmp)
+    return state
+
+
+def adam_init(w: np.ndarray) -> State:
+    """The state of Adam before its first step: ``t = 0`` steps taken, ``m₀ = v₀ = 0``."""
+    return {"t": 0, "m": np.zeros_like(w), "v": np.zeros_like(w)}
+
+
+def adam_update(w: np.ndarray, g: np.ndarray, state: State, *, lr: float, beta1: float = 0.9,
+                beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0,
+                bias_correction: bool = True, scratch: np.ndarray | None = None) -> State:
+    """Adam; state ``{"t": steps taken, "m": first moment, "v": second moment}``.
+
+        t ← t + 1
+        m ← β₁·m + (1−β₁)·g
+        v ← β₂·v + (1−β₂)·g²
+        m̂ = m / (1−β₁ᵗ),  v̂ = v / (1−β₂ᵗ)     (bias_correction=False: m̂ = m, v̂ = v)
+        w ← w − lr·m̂ / (√v̂ + eps)
+
+    The corrections are numbers, so they are applied where they cost least, as PyTorch does:
+    ``lr·m̂ = (lr / (1−β₁ᵗ))·m`` and ``√v̂ = √v / √(1−β₂ᵗ)``. With ``weight_decay = λ > 0``,
+    ``g ← g + λ·w`` first (the L2 penalty of ``torch.optim.Adam(weight_decay=λ)``);
+    ``adamw_update`` decouples it instead.
+    """
+    tmp = np.empty_like(w) if scratch is None else scratch
+    if weight_decay:
+        # g ← g + λ·w   (a new array: the caller's gradient stays untouched)
+        g = g + weight_decay * w
+    t, m, v = state["t"] + 1, state["m"], state["v"]
+    # m ← β₁·m + (1−β₁)·g
+    m *= beta1
+    m += np.multiply(1 - beta1, g, out=tmp)
+    # v ← β₂·v + (1−β₂)·g²
+    v *= beta2
+    v += np.multiply(1 - beta2, np.square(g, out=tmp), out=tmp)
+    if bias_correction:
+        # lr·m̂ = (lr / (1−β₁ᵗ))·m,   √v̂ = √v / √(1−β₂ᵗ)
+        lr_over_correction = lr / (1 - beta1**t)
+        sqrt_v_hat = np.divide(np.sqrt(v, out=tmp), math.sqrt(1 - beta2**t), out=tmp)
+    else:
+        lr_over_correction, sqrt_v_hat = lr, np.sqrt(v, out=tmp)
+    # w ← w − lr·m̂ / (√v̂ + eps)
+    denominator = np.add(sqrt_v_hat, eps, out=tmp)
+    w -= np.multiply(lr_over_correction, np.divide(m, denominator, out=tmp), out=tmp)
+    return {"t": t, "m": m, "v": v}
+
+
+def adamw_update(w: np.ndarray, g: np.ndarray, state: State, *, lr: float, beta1: float = 0.9,
+                 beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.01,
+                 scratch: np.ndarray | None = None) -> State:
+    """AdamW: decoupled weight decay, then the Adam step with the raw gradient.
+
+        w ← w − lr·λ·w          (λ = weight_decay)
+        then adam_update(w, g, state, ...)
+    """
+    # w ← (1 − lr·λ)·w
+    w *= 1 - lr * weight_decay
+    return adam_update(w, g, state, lr=lr, beta1=beta1, beta2=beta2, eps=eps, scratch=scratch)
+
+
+# --- the classes -------------------------------------------------------------------------------
 
 
 class Optimizer:
     """What every optimizer shares: the learning rate, the checks, the state per name.
 
-    A subclass lists its constructor arguments in ``_repr_args``, creates the state of one
-    parameter in ``_init_state(w)`` and updates one parameter in ``_update(w, g, state, tmp)``,
-    where ``tmp`` is a scratch array shaped like ``w``.
+    A subclass sets ``rule`` (its update function), ``hyperparameter_names`` (the keyword
+    arguments of the rule, which are also attributes of the optimizer and its ``repr``) and
+    ``init_state(w)``; its ``__init__`` validates the hyperparameters.
     """
 
-    _repr_args: tuple[str, ...] = ("lr",)
+    rule: Callable[..., State]
+    hyperparameter_names: tuple[str, ...] = ("lr",)
 
     def __init__(self, lr: float) -> None:
         self.lr = lr
-        self.state: dict[str, dict[str, np.ndarray | int]] = {}
-        self._scratch: dict[str, np.ndarray] = {}
-        self._checked: list[tuple] = []  # the arrays that passed the last full check
+        self.state: dict[str, State] = {}
+        self._scratch: dict[str, np.ndarray] = {}  # one array per name for the rule to overwrite
 
     @property
     def lr(self) -> float:
@@ -66,92 +245,54 @@ class Optimizer:
     def lr(self, value: float) -> None:
         self._lr = check_positive("lr", value)
 
+    @property
+    def hyperparameters(self) -> dict[str, object]:
+        """The keyword arguments of ``rule``, with their current values."""
+        return {name: getattr(self, name) for name in self.hyperparameter_names}
+
+    def init_state(self, w: np.ndarray) -> State:
+        """The state of one parameter before its first step (none for plain SGD)."""
+        return {}
+
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
         """Update every array in ``params`` in place, using the gradient of the same name."""
-        # A training loop passes the same arrays at every step: once they have passed the full
-        # check (names, types, shapes, dtypes, memory), only their values are new, so later
-        # steps re-check just those (and the few attributes an array can change in place).
-        if self._same_arrays_as_checked(params, grads):
-            for name, g in grads.items():
-                _check_finite(name, g)
-        else:
-            _check_params_and_grads(params, grads)
-            self._checked = [(name, w, grads[name], w.shape, w.dtype) for name, w in params.items()]
-        for name, w in params.items():
-            if name in self.state:
-                _check_state_matches(name, self.state[name], w)
+        _check_params_and_grads(params, grads)
+        _check_state_matches(self.state, params)
+        hyperparameters = self.hyperparameters
         for name, w in params.items():
             if name not in self.state:
-                self.state[name] = self._init_state(w)
+                self.state[name] = self.init_state(w)
                 self._scratch[name] = np.empty_like(w)
-            self._update(w, grads[name], self.state[name], self._scratch[name])
+            self.state[name] = self.rule(w, grads[name], self.state[name],
+                                         scratch=self._scratch[name], **hyperparameters)
 
     def reset(self) -> None:
         """Forget all state (velocities, moments, step counters); keep the hyperparameters."""
         self.state.clear()
         self._scratch.clear()
-        self._checked = []
-
-    def _same_arrays_as_checked(self, params: object, grads: object) -> bool:
-        """True if ``params`` and ``grads`` hold the very arrays of the last full check."""
-        checked = self._checked
-        if not (
-            isinstance(params, dict)
-            and isinstance(grads, dict)
-            and len(params) == len(grads) == len(checked) > 0
-        ):
-            return False
-        for name, w, g, shape, dtype in checked:
-            # an array keeps its memory, but its shape, dtype and flags can be set in place
-            if (
-                params.get(name) is not w
-                or grads.get(name) is not g
-                or w.shape != shape
-                or g.shape != shape
-                or w.dtype != dtype
-                or g.dtype != dtype
-                or not w.flags.writeable
-            ):
-                return False
-        return True
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._repr_args)
+        args = ", ".join(f"{name}={value!r}" for name, value in self.hyperparameters.items())
         return f"{type(self).__name__}({args})"
-
-    def _init_state(self, w: np.ndarray) -> dict[str, np.ndarray | int]:
-        return {}
-
-    def _update(self, w: np.ndarray, g: np.ndarray, state: dict, tmp: np.ndarray) -> None:
-        raise NotImplementedError
 
 
 class SGD(Optimizer):
-    """Plain (stochastic) gradient descent.
+    """Plain (stochastic) gradient descent, ``w ← w − lr·g`` (see ``sgd_update``).
 
-        w ← w − lr·g
-
-    With ``weight_decay = λ > 0`` an L2 penalty ``λ/2·‖w‖²`` is added to the loss, that is
-    ``g ← g + λ·w`` before the step (as ``torch.optim.SGD(weight_decay=λ)``).
+    ``weight_decay = λ > 0`` adds the L2 penalty ``λ/2·‖w‖²`` to the loss, as
+    ``torch.optim.SGD(weight_decay=λ)``.
     """
 
-    _repr_args = ("lr", "weight_decay")
+    rule = staticmethod(sgd_update)
+    hyperparameter_names = ("lr", "weight_decay")
 
     def __init__(self, lr: float, weight_decay: float = 0.0) -> None:
         super().__init__(lr)
         self.weight_decay = check_nonnegative("weight_decay", weight_decay)
 
-    def _update(self, w: np.ndarray, g: np.ndarray, state: dict, tmp: np.ndarray) -> None:
-        if self.weight_decay:
-            # g ← g + λ·w   (a new array: the caller's gradient stays untouched)
-            g = g + self.weight_decay * w
-        # w ← w − lr·g
-        np.multiply(g, self.lr, out=tmp)
-        w -= tmp
-
 
 class Momentum(Optimizer):
-    """Gradient descent with momentum, in exponential-moving-average form.
+    """Gradient descent with momentum, in exponential-moving-average form (see ``momentum_update``).
 
         v ← β·v + (1−β)·g          (v₀ = 0)
         w ← w − lr·v
@@ -167,36 +308,22 @@ class Momentum(Optimizer):
     State per parameter: ``"v"``, the velocity.
     """
 
-    _repr_args = ("lr", "beta", "nesterov")
+    rule = staticmethod(momentum_update)
+    hyperparameter_names = ("lr", "beta", "nesterov")
 
     def __init__(self, lr: float, beta: float = 0.9, nesterov: bool = False) -> None:
         super().__init__(lr)
         self.beta = check_beta("beta", beta)
         self.nesterov = _check_bool("nesterov", nesterov)
 
-    def _init_state(self, w: np.ndarray) -> dict[str, np.ndarray | int]:
-        return {"v": np.zeros_like(w)}
-
-    def _update(self, w: np.ndarray, g: np.ndarray, state: dict, tmp: np.ndarray) -> None:
-        lr, beta, v = self.lr, self.beta, state["v"]
-        # v ← β·v + (1−β)·g
-        np.multiply(g, 1 - beta, out=tmp)
-        v *= beta
-        v += tmp
-        if self.nesterov:
-            # w ← w − lr·(β·v + (1−β)·g), in two parts; tmp still holds (1−β)·g
-            tmp *= lr
-            w -= tmp
-            np.multiply(v, lr * beta, out=tmp)
-            w -= tmp
-        else:
-            # w ← w − lr·v
-            np.multiply(v, lr, out=tmp)
-            w -= tmp
+    def init_state(self, w: np.ndarray) -> State:
+        return momentum_init(w)
 
 
 class RMSProp(Optimizer):
     """RMSProp: divide the step by a running root mean square of the gradient.
+
+    The rule is ``rmsprop_update``:
 
         s ← β·s + (1−β)·g²          (s₀ = 0)
         w ← w − lr·g / (√s + eps)
@@ -207,33 +334,20 @@ class RMSProp(Optimizer):
     State per parameter: ``"s"``.
     """
 
-    _repr_args = ("lr", "beta", "eps")
+    rule = staticmethod(rmsprop_update)
+    hyperparameter_names = ("lr", "beta", "eps")
 
     def __init__(self, lr: float, beta: float = 0.9, eps: float = 1e-8) -> None:
         super().__init__(lr)
         self.beta = check_beta("beta", beta)
         self.eps = check_nonnegative("eps", eps)
 
-    def _init_state(self, w: np.ndarray) -> dict[str, np.ndarray | int]:
-        return {"s": np.zeros_like(w)}
-
-    def _update(self, w: np.ndarray, g: np.ndarray, state: dict, tmp: np.ndarray) -> None:
-        beta, s = self.beta, state["s"]
-        # s ← β·s + (1−β)·g²
-        np.multiply(g, g, out=tmp)
-        tmp *= 1 - beta
-        s *= beta
-        s += tmp
-        # w ← w − lr·g / (√s + eps)
-        np.sqrt(s, out=tmp)
-        tmp += self.eps
-        np.divide(g, tmp, out=tmp)
-        tmp *= self.lr
-        w -= tmp
+    def init_state(self, w: np.ndarray) -> State:
+        return rmsprop_init(w)
 
 
 class Adam(Optimizer):
-    """Adam: momentum and RMSProp together, with bias correction; as ``torch.optim.Adam``.
+    """Adam: momentum and RMSProp together, with bias correction (see ``adam_update``).
 
     At step t = 1, 2, … of a parameter (the counter ``"t"`` is kept per parameter):
 
@@ -242,10 +356,11 @@ class Adam(Optimizer):
         m̂ = m / (1−β₁ᵗ),  v̂ = v / (1−β₂ᵗ)
         w ← w − lr·m̂ / (√v̂ + eps)     (eps outside the root, after the correction)
 
-    ``bias_correction=False`` uses ``m`` and ``v`` directly, ``w ← w − lr·m / (√v + eps)``.
-    Both start at zero, so early on ``m`` is too small by the factor ``1−β₁ᵗ`` and ``√v`` by
-    ``√(1−β₂ᵗ)``; with the default betas the second wins, and the early steps are several times
-    too large: √10 ≈ 3.2 times at t = 1, about 6.5 times around t = 10, still 1.26 at t = 1000.
+    identical to ``torch.optim.Adam``. ``bias_correction=False`` uses ``m`` and ``v`` directly,
+    ``w ← w − lr·m / (√v + eps)``. Both start at zero, so early on ``m`` is too small by the
+    factor ``1−β₁ᵗ`` and ``√v`` by ``√(1−β₂ᵗ)``; with the default betas the second wins, and the
+    early steps are several times too large: √10 ≈ 3.2 times at t = 1, about 6.5 times around
+    t = 10, still 1.26 at t = 1000.
 
     ``eps = 0`` is allowed (as in PyTorch) but gives 0/0 = NaN for a weight whose gradient has
     been exactly 0 so far.
@@ -257,8 +372,8 @@ class Adam(Optimizer):
     State per parameter: ``"t"`` (steps taken), ``"m"`` and ``"v"``.
     """
 
-    _repr_args = ("lr", "beta1", "beta2", "eps", "weight_decay", "bias_correction")
-    decoupled_weight_decay = False
+    rule = staticmethod(adam_update)
+    hyperparameter_names = ("lr", "beta1", "beta2", "eps", "weight_decay", "bias_correction")
 
     def __init__(
         self,
@@ -276,46 +391,12 @@ class Adam(Optimizer):
         self.weight_decay = check_nonnegative("weight_decay", weight_decay)
         self.bias_correction = _check_bool("bias_correction", bias_correction)
 
-    def _init_state(self, w: np.ndarray) -> dict[str, np.ndarray | int]:
-        return {"t": 0, "m": np.zeros_like(w), "v": np.zeros_like(w)}
-
-    def _update(self, w: np.ndarray, g: np.ndarray, state: dict, tmp: np.ndarray) -> None:
-        lr, beta1, beta2, m, v = self.lr, self.beta1, self.beta2, state["m"], state["v"]
-        state["t"] += 1
-        t = state["t"]
-        if self.weight_decay and self.decoupled_weight_decay:
-            # AdamW: w ← w − lr·λ·w = (1 − lr·λ)·w, before the Adam step
-            w *= 1 - lr * self.weight_decay
-        elif self.weight_decay:
-            # L2 penalty: g ← g + λ·w   (a new array: the caller's gradient stays untouched)
-            g = g + self.weight_decay * w
-        # m ← β₁·m + (1−β₁)·g
-        np.multiply(g, 1 - beta1, out=tmp)
-        m *= beta1
-        m += tmp
-        # v ← β₂·v + (1−β₂)·g²
-        np.multiply(g, g, out=tmp)
-        tmp *= 1 - beta2
-        v *= beta2
-        v += tmp
-        # w ← w − lr·m̂ / (√v̂ + eps), with the corrections folded into two numbers (as at the
-        # end of section 2 of Kingma & Ba's paper), which saves one pass over the arrays:
-        #   lr·m̂ / (√v̂ + eps) = α·m / (√v + ε̂),  α = lr·√(1−β₂ᵗ) / (1−β₁ᵗ),  ε̂ = eps·√(1−β₂ᵗ)
-        if self.bias_correction:
-            root_correction2 = math.sqrt(1 - beta2**t)
-            alpha = lr * root_correction2 / (1 - beta1**t)
-            eps_hat = self.eps * root_correction2
-        else:
-            alpha, eps_hat = lr, self.eps
-        np.sqrt(v, out=tmp)
-        tmp += eps_hat
-        np.divide(m, tmp, out=tmp)
-        tmp *= alpha
-        w -= tmp
+    def init_state(self, w: np.ndarray) -> State:
+        return adam_init(w)
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay; as ``torch.optim.AdamW``.
+    """Adam with decoupled weight decay; as ``torch.optim.AdamW`` (see ``adamw_update``).
 
     Each step first shrinks the weights, then takes the ordinary Adam step (see ``Adam``)
     with the raw gradient:
@@ -328,8 +409,8 @@ class AdamW(Adam):
     history. State per parameter: ``"t"``, ``"m"`` and ``"v"``, as in ``Adam``.
     """
 
-    _repr_args = ("lr", "beta1", "beta2", "eps", "weight_decay")
-    decoupled_weight_decay = True
+    rule = staticmethod(adamw_update)
+    hyperparameter_names = ("lr", "beta1", "beta2", "eps", "weight_decay")
 
     def __init__(
         self,
@@ -342,6 +423,9 @@ class AdamW(Adam):
         super().__init__(lr, beta1, beta2, eps, weight_decay)
 
 
+# --- the checks at the door of step ------------------------------------------------------------
+
+
 def _check_bool(name: str, value: object) -> bool:
     if not isinstance(value, bool | np.bool_):
         raise TypeError(f"{name} must be True or False, got {value!r}")
@@ -349,15 +433,15 @@ def _check_bool(name: str, value: object) -> bool:
 
 
 def _check_params_and_grads(params: object, grads: object) -> None:
-    """Raise unless params and grads are dicts of float arrays that match name for name."""
-    for arg, value in (("params", params), ("grads", grads)):
-        if not isinstance(value, Mapping):
-            raise TypeError(
-                f"{arg} must be a dict mapping names to numpy arrays, got {type(value).__name__}"
-            )
-    missing = params.keys() - grads.keys()
-    extra = grads.keys() - params.keys()
-    if missing or extra:
+    """Raise unless params and grads are dicts of finite float arrays that match name for name."""
+    if not (isinstance(params, Mapping) and isinstance(grads, Mapping)):
+        arg, value = ("grads", grads) if isinstance(params, Mapping) else ("params", params)
+        raise TypeError(
+            f"{arg} must be a dict mapping names to numpy arrays, got {type(value).__name__}"
+        )
+    if params.keys() != grads.keys():
+        missing = params.keys() - grads.keys()
+        extra = grads.keys() - params.keys()
         raise ValueError(
             "grads must have the same names as params: "
             f"missing from grads {sorted(missing, key=str)}, "
@@ -365,53 +449,58 @@ def _check_params_and_grads(params: object, grads: object) -> None:
         )
     for name, w in params.items():
         g = grads[name]
-        if not isinstance(w, np.ndarray):
-            raise TypeError(
-                f"params[{name!r}] must be a numpy array (it is updated in place), "
-                f"got {type(w).__name__}"
-            )
-        if w.dtype.kind != "f":  # float16, float32, float64, ...
-            raise TypeError(
-                f"params[{name!r}] must be a floating-point array, got dtype {w.dtype}; "
-                "create it with dtype=np.float64 or np.float32"
-            )
-        if not w.flags.writeable:
-            raise ValueError(f"params[{name!r}] is read-only; the optimizer updates it in place")
-        if not isinstance(g, np.ndarray):
-            raise TypeError(f"grads[{name!r}] must be a numpy array, got {type(g).__name__}")
-        if g.shape != w.shape:
+        # one cheap test for the usual case; _explain_bad_pair finds what is wrong otherwise
+        if not (
+            type(w) is np.ndarray and type(g) is np.ndarray
+            and g.shape == w.shape and g.dtype == w.dtype and w.dtype.kind == "f"
+            and w.flags.writeable and not np.may_share_memory(w, g)
+        ):
+            _explain_bad_pair(name, w, g)
+        if not np.isfinite(g).all():
             raise ValueError(
-                f"grads[{name!r}] has shape {g.shape} but params[{name!r}] has shape {w.shape}"
+                f"grads[{name!r}] contains NaN or infinity; the parameters were not updated "
+                "(a learning rate that is too large often makes the loss overflow)"
             )
-        if g.dtype != w.dtype:
-            raise TypeError(
-                f"grads[{name!r}] has dtype {g.dtype} but params[{name!r}] has dtype {w.dtype}; "
-                "compute both in the same precision"
-            )
-        if np.may_share_memory(w, g):
-            raise ValueError(
-                f"grads[{name!r}] shares memory with params[{name!r}]; pass a copy of the gradient"
-            )
-        _check_finite(name, g)
 
 
-def _check_finite(name: str, g: np.ndarray) -> None:
-    """Raise if the gradient holds a NaN or an infinity."""
-    # np.isfinite is one elementwise pass, cheaper than an array copy. (A sum of squares would
-    # also do, but np.vdot goes to the threaded BLAS, which can be many times slower.)
-    if not np.isfinite(g).all():
+def _explain_bad_pair(name: str, w: object, g: object) -> None:
+    """Raise the error that says what is wrong with ``params[name]`` and ``grads[name]``."""
+    if not isinstance(w, np.ndarray):
+        raise TypeError(
+            f"params[{name!r}] must be a numpy array (it is updated in place), "
+            f"got {type(w).__name__}"
+        )
+    if w.dtype.kind != "f":  # float16, float32, float64, ...
+        raise TypeError(
+            f"params[{name!r}] must be a floating-point array, got dtype {w.dtype}; "
+            "create it with dtype=np.float64 or np.float32"
+        )
+    if not w.flags.writeable:
+        raise ValueError(f"params[{name!r}] is read-only; the optimizer updates it in place")
+    if not isinstance(g, np.ndarray):
+        raise TypeError(f"grads[{name!r}] must be a numpy array, got {type(g).__name__}")
+    if g.shape != w.shape:
         raise ValueError(
-            f"grads[{name!r}] contains NaN or infinity; the parameters were not updated "
-            "(a learning rate that is too large often makes the loss overflow)"
+            f"grads[{name!r}] has shape {g.shape} but params[{name!r}] has shape {w.shape}"
+        )
+    if g.dtype != w.dtype:
+        raise TypeError(
+            f"grads[{name!r}] has dtype {g.dtype} but params[{name!r}] has dtype {w.dtype}; "
+            "compute both in the same precision"
+        )
+    if np.may_share_memory(w, g):
+        raise ValueError(
+            f"grads[{name!r}] shares memory with params[{name!r}]; pass a copy of the gradient"
         )
 
 
-def _check_state_matches(name: str, state: dict, w: np.ndarray) -> None:
-    """Raise if the state kept for ``name`` was made for an array of another shape or dtype."""
-    for key, s in state.items():
-        if isinstance(s, np.ndarray) and (s.shape != w.shape or s.dtype != w.dtype):
-            raise ValueError(
-                f"the optimizer's state[{name!r}][{key!r}] has shape {s.shape} and dtype "
-                f"{s.dtype}, but params[{name!r}] has shape {w.shape} and dtype {w.dtype}; "
-                "use a new optimizer for a different model, or call reset()"
-            )
+def _check_state_matches(state: dict[str, State], params: Mapping[str, np.ndarray]) -> None:
+    """Raise if the state kept for a name was made for an array of another shape or dtype."""
+    for name, w in params.items():
+        for key, s in state.get(name, {}).items():
+            if isinstance(s, np.ndarray) and (s.shape != w.shape or s.dtype != w.dtype):
+                raise ValueError(
+                    f"the optimizer's state[{name!r}][{key!r}] has shape {s.shape} and dtype "
+                    f"{s.dtype}, but params[{name!r}] has shape {w.shape} and dtype {w.dtype}; "
+                    "use a new optimizer for a different model, or call reset()"
+                )

@@ -15,7 +15,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from course_lib.optimizers import SGD, Adam, AdamW, Momentum, Optimizer, RMSProp
+from course_lib.optimizers import (
+    SGD,
+    Adam,
+    AdamW,
+    Momentum,
+    Optimizer,
+    RMSProp,
+    adam_init,
+    adam_update,
+    adamw_update,
+    momentum_init,
+    momentum_update,
+    rmsprop_init,
+    rmsprop_update,
+    sgd_update,
+)
+from course_lib.validation import check_nonnegative
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REFERENCE = np.load(FIXTURES / "optimizers.npz")
@@ -494,7 +510,7 @@ def test_reusing_state_for_a_different_shape_asks_for_reset():
     assert opt.state["W"]["v"].shape == (4, 3)
 
 
-# --- the same arrays at every step (a training loop): checked in full once, then cheaply ----
+# --- the same arrays at every step (a training loop): every step checks them again --------
 
 
 def _break_by_nan(params, grads):
@@ -573,8 +589,7 @@ def test_a_state_array_replaced_between_steps_is_caught():
 
 @pytest.mark.parametrize("kind", sorted(OPTIMIZERS))
 def test_the_same_arrays_step_after_step_give_the_same_result_as_fresh_ones(kind):
-    # The first step of each run checks in full; the later steps of `reused` take the short
-    # check (same arrays), those of `fresh` the full one (new arrays every step).
+    # `reused` passes the same arrays at every step (as fit does), `fresh` new ones.
     reused_opt, fresh_opt = OPTIMIZERS[kind](), OPTIMIZERS[kind]()
     reused, fresh = make_params(), make_params()
     grads = make_grads(reused)
@@ -597,3 +612,128 @@ def test_huge_finite_gradients_are_not_taken_for_infinity(dtype):
     assert not np.isfinite(np.vdot(grads["w"], grads["w"]))
     SGD(1e-30).step(params, grads)
     np.testing.assert_allclose(params["w"], -1e-30 * grads["w"], rtol=1e-6)
+
+
+# --- the rules: public functions the classes call ---------------------------------------------
+
+RULES = {
+    "SGD": (sgd_update, lambda w: {}),
+    "SGD+L2": (sgd_update, lambda w: {}),
+    "Momentum": (momentum_update, momentum_init),
+    "Nesterov": (momentum_update, momentum_init),
+    "RMSProp": (rmsprop_update, rmsprop_init),
+    "Adam": (adam_update, adam_init),
+    "Adam+L2": (adam_update, adam_init),
+    "Adam-no-correction": (adam_update, adam_init),
+    "AdamW": (adamw_update, adam_init),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_rule_called_by_hand_is_the_class_step_for_step(kind, dtype):
+    opt = OPTIMIZERS[kind]()
+    rule, init = RULES[kind]
+    assert opt.rule is rule
+    params = make_params(dtype)
+    by_hand = {name: w.copy() for name, w in params.items()}
+    states = {name: init(w) for name, w in by_hand.items()}
+    for seed in range(4):
+        grads = make_grads(params, seed)
+        opt.step(params, grads)
+        for name, w in by_hand.items():
+            states[name] = rule(w, grads[name], states[name], **opt.hyperparameters)
+    for name in params:
+        np.testing.assert_array_equal(by_hand[name], params[name])
+        assert states[name].keys() == opt.state[name].keys()
+        for key, value in states[name].items():
+            np.testing.assert_array_equal(value, opt.state[name][key])
+
+
+@pytest.mark.parametrize("kind", sorted(OPTIMIZERS))
+def test_a_rule_with_one_lr_per_row_runs_each_row_as_its_own_optimizer(kind):
+    # What the batched runner relies on: lr of shape (K, 1) against w of shape (K, d).
+    rule, init = RULES[kind]
+    hyperparameters = OPTIMIZERS[kind]().hyperparameters
+    lrs = np.array([0.003, 0.02, 0.1])
+    rng = np.random.default_rng(4)
+    rows = rng.normal(size=(3, 5))
+    alone = [row.copy() for row in rows]
+    state = init(rows)
+    states = [init(row) for row in alone]
+    for _ in range(5):
+        g = rng.normal(size=rows.shape)
+        state = rule(rows, g, state, **{**hyperparameters, "lr": lrs[:, None]})
+        for k, w in enumerate(alone):
+            states[k] = rule(w, g[k], states[k], **{**hyperparameters, "lr": float(lrs[k])})
+    for k, w in enumerate(alone):
+        np.testing.assert_array_equal(rows[k], w)
+
+
+def test_adam_update_returns_the_next_counter_and_updates_the_moments_in_place():
+    w, g = np.array([1.0, -2.0]), np.array([0.5, 4.0])
+    state = adam_init(w)
+    m, v = state["m"], state["v"]
+    new = adam_update(w, g, state, lr=0.1, beta1=0.9, beta2=0.99, eps=0.0)
+    assert new["t"] == 1 and new["m"] is m and new["v"] is v
+    np.testing.assert_allclose(m, 0.1 * g, rtol=1e-15)
+    np.testing.assert_allclose(v, 0.01 * g * g, rtol=1e-15)
+    # at t = 1 the corrected moments are g and g², so the step is lr·sign(g)
+    np.testing.assert_allclose(w, [1.0 - 0.1, -2.0 - 0.1], rtol=1e-15)
+
+
+# --- a new optimizer written as the module docstring says: a rule and a thin class ------------
+
+
+def adagrad_update(w, g, state, *, lr, eps, scratch=None):
+    """Adagrad: s ← s + g², w ← w − lr·g / (√s + eps)."""
+    s = state["s"]
+    s += g * g
+    w -= lr * g / (np.sqrt(s) + eps)
+    return state
+
+
+class Adagrad(Optimizer):
+    rule = staticmethod(adagrad_update)
+    hyperparameter_names = ("lr", "eps")
+
+    def __init__(self, lr, eps=1e-10):
+        super().__init__(lr)
+        self.eps = check_nonnegative("eps", eps)
+
+    def init_state(self, w):
+        return {"s": np.zeros_like(w)}
+
+
+def test_adagrad_written_as_a_rule_and_a_thin_class_follows_its_formula():
+    # torch.optim.Adagrad with its defaults (lr_decay = 0, initial accumulator 0) takes the same
+    # steps: s ← s + g², w ← w − lr·g / (√s + eps). Gradients 3, 4 then 12 on one weight give
+    # s = 9, 25, 169 and steps lr·3/3, lr·4/5, lr·12/13 (eps = 0: the square roots are exact).
+    opt = Adagrad(0.5, eps=0.0)
+    params = {"w": np.array([1.0])}
+    expected = 1.0
+    for g, root_s in [(3.0, 3.0), (4.0, 5.0), (12.0, 13.0)]:
+        opt.step(params, {"w": np.array([g])})
+        expected -= 0.5 * g / root_s
+        np.testing.assert_allclose(params["w"], [expected], rtol=1e-15)
+    np.testing.assert_array_equal(opt.state["w"]["s"], [169.0])
+    assert repr(opt) == "Adagrad(lr=0.5, eps=0.0)"
+
+
+def test_adagrad_gets_the_contract_of_the_base_class():
+    opt = Adagrad(0.1)
+    params = make_params()
+    opt.step(params, make_grads(params))
+    saved = {name: w.copy() for name, w in params.items()}
+    saved_s = {name: s["s"].copy() for name, s in opt.state.items()}
+    grads = make_grads(params, seed=2)
+    grads["W"][0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"grads\['W'\].*NaN"):
+        opt.step(params, grads)
+    for name in params:
+        np.testing.assert_array_equal(params[name], saved[name])
+        np.testing.assert_array_equal(opt.state[name]["s"], saved_s[name])
+    with pytest.raises(ValueError, match="eps"):
+        Adagrad(0.1, eps=-1.0)
+    opt.reset()
+    assert opt.state == {}

@@ -11,28 +11,22 @@ from typing import Any
 import numpy as np
 
 from course_lib.checks.core import _describe, _returned, run_cases
+from course_lib.optimizers import adam_update
 
 _ADAM_NAMES = ("W", "b")
 
 
 def _reference_adam_step(params, grads, m, v, t, lr, beta1, beta2, eps):
-    from course_lib.optimizers import Adam
-
-    optimizer = Adam(lr, beta1=beta1, beta2=beta2, eps=eps)
-    # one step on zeros creates the optimizer's state (m = v = 0, nothing moves);
-    # then load the learner's moments and step counter into it
-    optimizer.step({k: np.zeros_like(w) for k, w in params.items()},
-                   {k: np.zeros_like(w) for k, w in params.items()})
-    for name in params:
-        state = optimizer.state[name]
-        state["t"] = t - 1  # the optimizer counts this step as t
-        state["m"][...] = m[name]
-        state["v"][...] = v[name]
     new_params = {name: w.copy() for name, w in params.items()}
-    optimizer.step(new_params, grads)
+    new_state = {
+        name: adam_update(new_params[name], grads[name],
+                          {"t": t - 1, "m": m[name].copy(), "v": v[name].copy()},
+                          lr=lr, beta1=beta1, beta2=beta2, eps=eps)
+        for name in _ADAM_NAMES
+    }
     return (tuple(new_params[k] for k in _ADAM_NAMES)
-            + tuple(optimizer.state[k]["m"] for k in _ADAM_NAMES)
-            + tuple(optimizer.state[k]["v"] for k in _ADAM_NAMES))
+            + tuple(new_state[k]["m"] for k in _ADAM_NAMES)
+            + tuple(new_state[k]["v"] for k in _ADAM_NAMES))
 
 
 def _as_adam_items(learner_fn: Callable[..., Any]) -> Callable[..., tuple]:

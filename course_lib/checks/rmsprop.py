@@ -11,22 +11,16 @@ from typing import Any
 import numpy as np
 
 from course_lib.checks.core import _describe, _returned, run_cases
+from course_lib.optimizers import rmsprop_update
 
 _RMSPROP_NAMES = ("W", "b")
 
 
 def _reference_rmsprop_step(params, grads, s, lr, beta, eps):
-    from course_lib.optimizers import RMSProp
-
-    optimizer = RMSProp(lr, beta=beta, eps=eps)
-    # one step on zeros creates the optimizer's state; then load the learner's s into it
-    optimizer.step({k: np.zeros_like(v) for k, v in params.items()},
-                   {k: np.zeros_like(v) for k, v in params.items()})
-    for name in params:
-        optimizer.state[name]["s"][...] = s[name]
     new_params = {name: w.copy() for name, w in params.items()}
-    optimizer.step(new_params, grads)
-    new_s = {name: optimizer.state[name]["s"] for name in params}
+    new_s = {name: rmsprop_update(new_params[name], grads[name], {"s": s[name].copy()},
+                                  lr=lr, beta=beta, eps=eps)["s"]
+             for name in _RMSPROP_NAMES}
     return tuple(new_params[k] for k in _RMSPROP_NAMES) + tuple(new_s[k] for k in _RMSPROP_NAMES)
 
 

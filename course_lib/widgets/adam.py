@@ -6,6 +6,8 @@ rotated bowl.
 
 from __future__ import annotations
 
+import math
+
 import ipywidgets as widgets
 import numpy as np
 
@@ -19,14 +21,12 @@ def _optimizer_path(optimizer, problem, x0, steps: int) -> np.ndarray:
     """The path of ``run_optimizer(optimizer, problem, x0, steps)``, several times faster.
 
     The first step goes through ``optimizer.step``, which checks the inputs and creates the
-    optimizer's state; the later steps call the optimizer's update of that one parameter
+    optimizer's state; the later steps call the optimizer's rule on that one parameter
     directly, without the checks, which on a 2-vector cost about three times the update
     itself (here the inputs are known to be valid: one float64 array of shape ``(2,)``).
     Rows after the path leaves the finite plane are NaN, as in ``run_optimizer``; the
     numbers are the same (``tests/test_adam.py`` checks it).
     """
-    import math
-
     params = {"x": np.array(x0, dtype=np.float64)}
     path = np.full((steps + 1, 2), np.nan)
     path[0] = params["x"]
@@ -35,13 +35,13 @@ def _optimizer_path(optimizer, problem, x0, steps: int) -> np.ndarray:
         if steps == 0 or not np.isfinite(g).all():
             return path
         optimizer.step(params, {"x": g})
-        w, state, scratch = params["x"], optimizer.state["x"], optimizer._scratch["x"]
+        w, state = params["x"], optimizer.state["x"]
         path[1] = w
-        update, grad = optimizer._update, problem.grad
+        rule, hyperparameters, grad = optimizer.rule, optimizer.hyperparameters, problem.grad
         for t in range(2, steps + 1):
             if not math.isfinite(w[0] + w[1]):  # NaN if either is NaN or infinite
                 break
-            update(w, grad(w), state, scratch)
+            state = rule(w, grad(w), state, **hyperparameters)
             path[t] = w
     finite = np.isfinite(path).all(axis=1)
     if not finite.all():
