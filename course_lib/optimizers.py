@@ -230,11 +230,13 @@ class Optimizer:
 
     rule: Callable[..., State]
     hyperparameter_names: tuple[str, ...] = ("lr",)
+    elementwise: bool = False  # True if the rule treats every element on its own (see step)
 
     def __init__(self, lr: float) -> None:
         self.lr = lr
         self.state: dict[str, State] = {}
         self._scratch: dict[str, np.ndarray] = {}  # one array per name for the rule to overwrite
+        self._flat: _FlatStep | None = None
 
     @property
     def lr(self) -> float:
@@ -255,7 +257,21 @@ class Optimizer:
         return {}
 
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
-        """Update every array in ``params`` in place, using the gradient of the same name."""
+        """Update every array in ``params`` in place, using the gradient of the same name.
+
+        Fast path: if the rule is ``elementwise`` (the rules here are) and the arrays of
+        ``params`` are views that fill one flat array, one after the other, and those of
+        ``grads`` likewise (a ``Sequential`` keeps them so), the rule runs once on the two
+        flat arrays instead of once per name: the same numbers, with a fraction of the numpy
+        calls. The state is then kept in flat arrays too, and ``state[name]`` holds views into
+        them, so it reads as usual. The checks are the same on both paths.
+        """
+        if self.elementwise:
+            if self._flat is None or not self._flat.matches(self.state, params, grads):
+                self._flat = _FlatStep.build(self, params, grads)
+            if self._flat is not None:
+                self._flat.run(self, params, grads)
+                return
         _check_params_and_grads(params, grads)
         _check_state_matches(self.state, params)
         hyperparameters = self.hyperparameters
@@ -270,6 +286,7 @@ class Optimizer:
         """Forget all state (velocities, moments, step counters); keep the hyperparameters."""
         self.state.clear()
         self._scratch.clear()
+        self._flat = None
 
     def __repr__(self) -> str:
         args = ", ".join(f"{name}={value!r}" for name, value in self.hyperparameters.items())
@@ -284,6 +301,7 @@ class SGD(Optimizer):
     """
 
     rule = staticmethod(sgd_update)
+    elementwise = True
     hyperparameter_names = ("lr", "weight_decay")
 
     def __init__(self, lr: float, weight_decay: float = 0.0) -> None:
@@ -309,6 +327,7 @@ class Momentum(Optimizer):
     """
 
     rule = staticmethod(momentum_update)
+    elementwise = True
     hyperparameter_names = ("lr", "beta", "nesterov")
 
     def __init__(self, lr: float, beta: float = 0.9, nesterov: bool = False) -> None:
@@ -335,6 +354,7 @@ class RMSProp(Optimizer):
     """
 
     rule = staticmethod(rmsprop_update)
+    elementwise = True
     hyperparameter_names = ("lr", "beta", "eps")
 
     def __init__(self, lr: float, beta: float = 0.9, eps: float = 1e-8) -> None:
@@ -373,6 +393,7 @@ class Adam(Optimizer):
     """
 
     rule = staticmethod(adam_update)
+    elementwise = True
     hyperparameter_names = ("lr", "beta1", "beta2", "eps", "weight_decay", "bias_correction")
 
     def __init__(
@@ -421,6 +442,116 @@ class AdamW(Adam):
         weight_decay: float = 0.01,
     ) -> None:
         super().__init__(lr, beta1, beta2, eps, weight_decay)
+
+
+# --- the fast path: one rule call on flat arrays --------------------------------------------------
+
+
+class _FlatStep:
+    """The flat arrays behind ``params`` and ``grads``, and the state kept flat for them."""
+
+    def __init__(self, names, params, grads, flat_w, flat_g, state, views, per_name) -> None:
+        self.names, self.params, self.grads = names, params, grads  # the arrays, by position
+        self.flat_w, self.flat_g, self.state = flat_w, flat_g, state
+        self.views = views  # name -> {key: view of state[key]} for the array entries
+        self.per_name = per_name  # name -> the dict kept in optimizer.state[name]
+        self.scratch = np.empty_like(flat_w)
+
+    @classmethod
+    def build(cls, optimizer: Optimizer, params: object, grads: object) -> _FlatStep | None:
+        """Check everything and set up the flat state; None if the arrays are not flat."""
+        flat = _flat_bases(params, grads)
+        if flat is None:
+            return None
+        _check_params_and_grads(params, grads)
+        _check_state_matches(optimizer.state, params)
+        flat_w, flat_g = flat
+        names = list(params)
+        old = [optimizer.state.get(name) for name in names]
+        if all(s is None for s in old):
+            state = optimizer.init_state(flat_w)
+        elif all(s is not None and s.keys() == old[0].keys() for s in old) and all(
+            isinstance(value, np.ndarray) or all(s[key] == value for s in old)
+            for key, value in old[0].items()
+        ):  # every name has taken the same steps so far: join its state into flat arrays
+            state = {
+                key: np.concatenate([s[key].ravel() for s in old])
+                if isinstance(value, np.ndarray) else value
+                for key, value in old[0].items()
+            }
+        else:
+            return None
+        views, per_name, start = {}, {}, 0
+        for name, w in params.items():
+            views[name] = {
+                key: value[start : start + w.size].reshape(w.shape)
+                for key, value in state.items() if isinstance(value, np.ndarray)
+            }
+            per_name[name] = {**state, **views[name]}
+            optimizer.state[name] = per_name[name]
+            start += w.size
+        return cls(names, list(params.values()), list(grads.values()), flat_w, flat_g, state,
+                   views, per_name)
+
+    def matches(self, state: dict, params: object, grads: object) -> bool:
+        """True if ``params``, ``grads`` and ``state`` are still what ``build`` set up."""
+        if not (isinstance(params, dict) and isinstance(grads, dict)):
+            return False
+        if not len(params) == len(grads) == len(self.names):
+            return False
+        for name, w, g in zip(self.names, self.params, self.grads, strict=True):
+            if params.get(name) is not w or grads.get(name) is not g or not w.flags.writeable:
+                return False
+            kept = state.get(name)
+            if kept is not self.per_name[name] or len(kept) != len(self.state):
+                return False
+            views = self.views[name]
+            for key, value in self.state.items():
+                if key in views:
+                    if kept.get(key) is not views[key]:
+                        return False
+                elif type(kept.get(key)) is not type(value) or kept[key] != value:
+                    return False
+        return True
+
+    def run(self, optimizer: Optimizer, params: dict, grads: dict) -> None:
+        """One step of the rule on the flat arrays; refused (nothing changes) on a NaN gradient."""
+        if not np.isfinite(self.flat_g).all():
+            _check_params_and_grads(params, grads)  # raises, naming the gradient
+        new = optimizer.rule(self.flat_w, self.flat_g, self.state, scratch=self.scratch,
+                             **optimizer.hyperparameters)
+        for key, value in new.items():
+            if isinstance(value, np.ndarray) and value is not self.state.get(key):
+                optimizer._flat = None  # a rule that returned a new array: set up again
+        self.state = new
+        numbers = {key: value for key, value in new.items() if not isinstance(value, np.ndarray)}
+        for kept in self.per_name.values():
+            kept.update(numbers)
+
+
+def _flat_bases(params: object, grads: object) -> tuple[np.ndarray, np.ndarray] | None:
+    """The two 1-D arrays that the arrays of ``params``, and of ``grads``, fill in order."""
+    if not (isinstance(params, dict) and isinstance(grads, dict) and params):
+        return None
+    if list(params) != list(grads):
+        return None
+    bases = []
+    for arrays in (params.values(), grads.values()):
+        base = getattr(next(iter(arrays)), "base", None)
+        if not (type(base) is np.ndarray and base.ndim == 1 and base.flags.c_contiguous):
+            return None
+        address = base.ctypes.data
+        for a in arrays:
+            if not (type(a) is np.ndarray and a.base is base and a.flags.c_contiguous
+                    and a.ctypes.data == address):
+                return None
+            address += a.nbytes
+        if address != base.ctypes.data + base.nbytes:
+            return None
+        bases.append(base)
+    if np.may_share_memory(*bases):
+        return None
+    return bases[0], bases[1]
 
 
 # --- the checks at the door of step ------------------------------------------------------------
