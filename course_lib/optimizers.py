@@ -225,7 +225,9 @@ class Optimizer:
 
     A subclass sets ``rule`` (its update function), ``hyperparameter_names`` (the keyword
     arguments of the rule, which are also attributes of the optimizer and its ``repr``) and
-    ``init_state(w)``; its ``__init__`` validates the hyperparameters.
+    ``init_state(w)``; its ``__init__`` validates the hyperparameters. ``elementwise = True``
+    says that the rule treats every element on its own (no norm or sum over a parameter), so
+    that ``step`` may run it once on all parameters joined into one flat array.
     """
 
     rule: Callable[..., State]
@@ -278,6 +280,7 @@ class Optimizer:
         for name, w in params.items():
             if name not in self.state:
                 self.state[name] = self.init_state(w)
+            if name not in self._scratch:
                 self._scratch[name] = np.empty_like(w)
             self.state[name] = self.rule(w, grads[name], self.state[name],
                                          scratch=self._scratch[name], **hyperparameters)
@@ -448,69 +451,70 @@ class AdamW(Adam):
 
 
 class _FlatStep:
-    """The flat arrays behind ``params`` and ``grads``, and the state kept flat for them."""
+    """The fast path of ``Optimizer.step``: the rule on flat arrays, with the state kept flat.
 
-    def __init__(self, names, params, grads, flat_w, flat_g, state, views, per_name) -> None:
-        self.names, self.params, self.grads = names, params, grads  # the arrays, by position
-        self.flat_w, self.flat_g, self.state = flat_w, flat_g, state
-        self.views = views  # name -> {key: view of state[key]} for the array entries
-        self.per_name = per_name  # name -> the dict kept in optimizer.state[name]
-        self.scratch = np.empty_like(flat_w)
+    ``optimizer.state[name]`` holds views into the flat state arrays (and the same counters),
+    so it reads as if every name had been updated on its own.
+    """
+
+    def __init__(self, optimizer: Optimizer, params: dict, grads: dict, flat: tuple) -> None:
+        self.flat_w, self.flat_g = flat
+        self.scratch = np.empty_like(self.flat_w)
+        old = [optimizer.state.get(name) for name in params]
+        if all(s is None for s in old):
+            self.state = optimizer.init_state(self.flat_w)
+        else:  # every name has taken the same steps so far (checked by build): join them
+            self.state = {key: np.concatenate([s[key].ravel() for s in old])
+                          if isinstance(value, np.ndarray) else value
+                          for key, value in old[0].items()}
+        self.arrays = list(zip(params.items(), grads.values(), strict=True))
+        self.share(optimizer)
+
+    def share(self, optimizer: Optimizer) -> None:
+        """Put views of the flat state into ``optimizer.state[name]`` for every name."""
+        self.entries = []  # (name, w, g, the state dict of the name, its array views)
+        start = 0
+        for (name, w), g in self.arrays:
+            views = {key: value[start : start + w.size].reshape(w.shape)
+                     for key, value in self.state.items() if isinstance(value, np.ndarray)}
+            optimizer.state[name] = {**self.state, **views}
+            self.entries.append((name, w, g, optimizer.state[name], views))
+            start += w.size
 
     @classmethod
     def build(cls, optimizer: Optimizer, params: object, grads: object) -> _FlatStep | None:
-        """Check everything and set up the flat state; None if the arrays are not flat."""
+        """Check everything and set up the flat state; None where the fast path does not apply."""
         flat = _flat_bases(params, grads)
         if flat is None:
             return None
         _check_params_and_grads(params, grads)
         _check_state_matches(optimizer.state, params)
-        flat_w, flat_g = flat
-        names = list(params)
-        old = [optimizer.state.get(name) for name in names]
-        if all(s is None for s in old):
-            state = optimizer.init_state(flat_w)
-        elif all(s is not None and s.keys() == old[0].keys() for s in old) and all(
-            isinstance(value, np.ndarray) or all(s[key] == value for s in old)
-            for key, value in old[0].items()
-        ):  # every name has taken the same steps so far: join its state into flat arrays
-            state = {
-                key: np.concatenate([s[key].ravel() for s in old])
-                if isinstance(value, np.ndarray) else value
-                for key, value in old[0].items()
-            }
-        else:
+        old = [optimizer.state.get(name) for name in params]
+        if any(s is None for s in old) and not all(s is None for s in old):
             return None
-        views, per_name, start = {}, {}, 0
-        for name, w in params.items():
-            views[name] = {
-                key: value[start : start + w.size].reshape(w.shape)
-                for key, value in state.items() if isinstance(value, np.ndarray)
-            }
-            per_name[name] = {**state, **views[name]}
-            optimizer.state[name] = per_name[name]
-            start += w.size
-        return cls(names, list(params.values()), list(grads.values()), flat_w, flat_g, state,
-                   views, per_name)
+        if old[0] is not None and not all(
+            s.keys() == old[0].keys() and all(
+                isinstance(s[key], np.ndarray) if isinstance(value, np.ndarray)
+                else not isinstance(s[key], np.ndarray) and s[key] == value
+                for key, value in old[0].items())
+            for s in old
+        ):
+            return None
+        return cls(optimizer, params, grads, flat)
 
     def matches(self, state: dict, params: object, grads: object) -> bool:
-        """True if ``params``, ``grads`` and ``state`` are still what ``build`` set up."""
-        if not (isinstance(params, dict) and isinstance(grads, dict)):
+        """True if ``params``, ``grads`` and ``state`` still hold what was set up."""
+        if not (type(params) is dict and type(grads) is dict
+                and len(params) == len(grads) == len(self.entries)):
             return False
-        if not len(params) == len(grads) == len(self.names):
-            return False
-        for name, w, g in zip(self.names, self.params, self.grads, strict=True):
-            if params.get(name) is not w or grads.get(name) is not g or not w.flags.writeable:
+        for name, w, g, kept, views in self.entries:
+            if (params.get(name) is not w or grads.get(name) is not g or state.get(name) is not kept
+                    or w.shape != g.shape or w.dtype != g.dtype or not w.flags.writeable
+                    or len(kept) != len(self.state)):
                 return False
-            kept = state.get(name)
-            if kept is not self.per_name[name] or len(kept) != len(self.state):
-                return False
-            views = self.views[name]
             for key, value in self.state.items():
-                if key in views:
-                    if kept.get(key) is not views[key]:
-                        return False
-                elif type(kept.get(key)) is not type(value) or kept[key] != value:
+                now = kept.get(key)
+                if now is not views.get(key, value) and (key in views or now != value):
                     return False
         return True
 
@@ -520,12 +524,14 @@ class _FlatStep:
             _check_params_and_grads(params, grads)  # raises, naming the gradient
         new = optimizer.rule(self.flat_w, self.flat_g, self.state, scratch=self.scratch,
                              **optimizer.hyperparameters)
-        for key, value in new.items():
-            if isinstance(value, np.ndarray) and value is not self.state.get(key):
-                optimizer._flat = None  # a rule that returned a new array: set up again
+        same_arrays = all(value is self.state.get(key) for key, value in new.items()
+                          if isinstance(value, np.ndarray))
         self.state = new
+        if not same_arrays:  # a rule that returns new arrays instead of updating them in place
+            self.share(optimizer)
+            return
         numbers = {key: value for key, value in new.items() if not isinstance(value, np.ndarray)}
-        for kept in self.per_name.values():
+        for _, _, _, kept, _ in self.entries:
             kept.update(numbers)
 
 
