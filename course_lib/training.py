@@ -240,8 +240,8 @@ def fit(
     )
     params, grads = model.params, model.grads
     norm_names = list(history.grad_norm)
-    # fit never uses dL/dX: the model skips computing it if it can (layers.skips_input_grad)
-    backward_options = {"input_grad": False} if skips_input_grad(model) else {}
+    # dL/dX is never used here: the model skips computing it if it can (skips_input_grad)
+    without_input_grad = {"input_grad": False} if skips_input_grad(model) else {}
     rng = np.random.default_rng(seed)
     t = 0
     with np.errstate(all="ignore"):
@@ -258,7 +258,7 @@ def fit(
                 if not math.isfinite(value):
                     history.diverged = True
                     break
-                model.backward(dpred, **backward_options)
+                model.backward(dpred, **without_input_grad)
                 for i, name in enumerate(norm_names):
                     g = grads[name]
                     # ‖g‖ = sqrt(sum of g²): one dot product of the flattened gradient
