@@ -5,11 +5,15 @@ Every layer has the same small interface:
 - ``forward(x, training=True)`` returns the output and remembers what the
   backward pass needs (``training`` matters only for ``BatchNorm``);
 - ``backward(dy)`` takes ``dL/dy`` (same shape as the output), returns
-  ``dL/dx`` and writes ``dL/dparam`` into ``grads``;
+  ``dL/dx`` and writes ``dL/dparam`` into ``grads``; ``Dense`` and ``Sequential``
+  also take ``input_grad=False``, which skips ``dL/dx`` and returns None (a
+  training loop never needs the gradient with respect to the data);
 - ``params`` and ``grads`` are dicts with the same keys holding the *live*
   arrays: an optimizer that updates ``params`` in place trains the layer, and
   ``backward`` overwrites ``grads`` in place (the dicts and the arrays stay
-  the same objects, so keep one reference for the whole training run).
+  the same objects, so keep one reference for the whole training run). Only
+  building a ``Sequential`` replaces them, by views into one buffer (see
+  ``Sequential``): take references from the finished model.
 - ``buffers`` holds state that ``forward`` updates but no optimizer touches
   (``BatchNorm``'s running statistics); it is empty for the other layers.
 

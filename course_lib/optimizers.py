@@ -512,9 +512,8 @@ class _FlatStep:
                     or w.shape != g.shape or w.dtype != g.dtype or not w.flags.writeable
                     or len(kept) != len(self.state)):
                 return False
-            for key, value in self.state.items():
-                now = kept.get(key)
-                if now is not views.get(key, value) and (key in views or now != value):
+            for key, value in self.state.items():  # the very arrays and numbers set up
+                if kept.get(key) is not views.get(key, value):
                     return False
         return True
 
