@@ -33,8 +33,14 @@ of 64 and one of 5).
   gradients ``dy @ W.T``), written into preallocated arrays. No implementation of this network
   can take much less time than its matrix products; the ratio epoch / matmuls says how much of
   the epoch is everything else (elementwise work and Python overhead). One of the nine products
-  is not strictly needed: the gradient with respect to the input images, which
-  ``Sequential.backward`` returns by contract and PyTorch skips (about 1/8 of the flops).
+  is not needed for training: the gradient with respect to the input images, which ``fit``
+  skips (``model.backward(dpred, input_grad=False)``) as PyTorch does (about 1/8 of the
+  flops), so the floor counts a product course_lib's epoch does not compute.
+* where the time goes (one thread only): every part of one step timed on its own, on one
+  batch, after an epoch of training: the matrix products inside the Dense layers, the rest of
+  the Dense layers (bias, its gradient, the checks of the input), BatchNorm, ReLU, the loss and
+  the Adam step, each as a share of a step of the fastest epoch. What the parts leave over is
+  the loop itself and the colder caches the same work meets inside an epoch.
 
 The cases are timed alternately, round after round (the order inside a round alternates
 too), and the table gives medians over the rounds and the median of the per-round ratios, all
