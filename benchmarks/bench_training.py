@@ -33,8 +33,14 @@ of 64 and one of 5).
   gradients ``dy @ W.T``), written into preallocated arrays. No implementation of this network
   can take much less time than its matrix products; the ratio epoch / matmuls says how much of
   the epoch is everything else (elementwise work and Python overhead). One of the nine products
-  is not strictly needed: the gradient with respect to the input images, which
-  ``Sequential.backward`` returns by contract and PyTorch skips (about 1/8 of the flops).
+  is not needed for training: the gradient with respect to the input images, which ``fit``
+  skips (``model.backward(dpred, input_grad=False)``) as PyTorch does (about 1/8 of the
+  flops), so the floor counts a product course_lib's epoch does not compute.
+* where the time goes (one thread only): every part of one step timed on its own, on one
+  batch, after an epoch of training: the matrix products inside the Dense layers, the rest of
+  the Dense layers (bias, its gradient, the checks of the input), BatchNorm, ReLU, the loss and
+  the Adam step, each as a share of a step of the fastest epoch. What the parts leave over is
+  the loop itself and the colder caches the same work meets inside an epoch.
 
 The cases are timed alternately, round after round (the order inside a round alternates
 too), and the table gives medians over the rounds and the median of the per-round ratios, all
@@ -63,6 +69,7 @@ import os
 import statistics
 import sys
 import time
+import timeit
 from pathlib import Path
 
 import numpy as np
@@ -275,6 +282,66 @@ def report(title: str, times: dict[str, list[float]], steps: int) -> None:
     )
 
 
+def seconds_per_call(fn, number: int = 20, repeat: int = 15) -> float:
+    """The fastest of ``repeat`` timings of ``number`` calls of ``fn()``, per call."""
+    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number
+
+
+def breakdown(X, y) -> dict[str, float]:
+    """Where one training step's time goes: part -> seconds, each part timed on its own.
+
+    On one batch, after an epoch of training (the optimizer's state exists): every layer's
+    forward and backward (the first layer without the input gradient, as in ``fit``), the
+    matrix products inside the Dense layers, the loss and the Adam step. Timed on their own,
+    the parts run with warm caches; in the epoch the same work meets colder caches and the
+    loop's own overhead, which is why the parts add up to less than a step.
+    """
+    model, optimizer = make_course_lib_model(), Adam(LR)
+    course_lib_epoch(model, optimizer, X, y, seed=0)
+    X_batch, y_batch = X[:BATCH_SIZE], y[:BATCH_SIZE]
+    inputs = [X_batch]  # inputs[i] is the input of layer i, inputs[-1] the logits
+    for layer in model:
+        inputs.append(layer.forward(inputs[-1]))
+    out_grads = [softmax_cross_entropy(inputs[-1], y_batch)[1]]  # dL/d(output of layer i)
+    for layer in reversed(model.layers[1:]):
+        out_grads.insert(0, layer.backward(out_grads[0]))
+
+    parts = dict.fromkeys(
+        ["matrix products", "Dense: bias, its gradient, checks", "BatchNorm", "ReLU",
+         "softmax cross-entropy", "Adam step"], 0.0)
+    for i, layer in enumerate(model):
+        x, dy = inputs[i], out_grads[i]
+        options = {"input_grad": False} if i == 0 else {}
+        total = seconds_per_call(functools.partial(layer.forward, x))
+        total += seconds_per_call(functools.partial(layer.backward, dy, **options))
+        if isinstance(layer, Dense):
+            W, dW = layer.params["W"], np.empty_like(layer.params["W"])
+            products = [functools.partial(np.matmul, x, W),
+                        functools.partial(np.matmul, x.T, dy, out=dW)]
+            if i > 0:  # the input gradient
+                products.append(functools.partial(np.matmul, dy, W.T))
+            matmuls = sum(seconds_per_call(product) for product in products)
+            parts["matrix products"] += matmuls
+            parts["Dense: bias, its gradient, checks"] += total - matmuls
+        else:
+            parts[type(layer).__name__] += total
+    parts["softmax cross-entropy"] = seconds_per_call(
+        lambda: softmax_cross_entropy(inputs[-1], y_batch))
+    parts["Adam step"] = seconds_per_call(lambda: optimizer.step(model.params, model.grads))
+    return parts
+
+
+def report_breakdown(parts: dict[str, float], step: float) -> None:
+    n_params = sum(p.size for p in make_course_lib_model().params.values())
+    print(f"\nwhere one step goes (1 thread; each part timed on its own, on one batch of "
+          f"{BATCH_SIZE}; Adam updates {n_params:,} numbers)")
+    for name, seconds in parts.items():
+        print(f"  {name:36} {seconds * 1e6:6.0f} us  {seconds / step:4.0%}")
+    rest = step - sum(parts.values())
+    print(f"  {'the rest: loop, colder caches':36} {rest * 1e6:6.0f} us  {rest / step:4.0%}")
+    print(f"  {'one step of fit (fastest epoch / steps)':36} {step * 1e6:6.0f} us")
+
+
 def blas_info() -> str:
     if threadpoolctl is None:
         return "BLAS: unknown (pip install threadpoolctl to see which library and kernel)"
@@ -330,9 +397,12 @@ def main() -> None:
             if torch is not None:
                 torch.set_num_threads(threads)
             times = measure(X, y)
+            parts = breakdown(X, y) if threads == 1 else None
         note = "numpy's BLAS" + (" and PyTorch" if torch is not None else "")
         steps = -(-len(X) // BATCH_SIZE)
         report(f"{threads} thread{'s' if threads > 1 else ''} ({note})", times, steps)
+        if parts is not None:
+            report_breakdown(parts, min(times["course_lib"]) / steps)
 
 
 if __name__ == "__main__":

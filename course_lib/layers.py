@@ -5,11 +5,15 @@ Every layer has the same small interface:
 - ``forward(x, training=True)`` returns the output and remembers what the
   backward pass needs (``training`` matters only for ``BatchNorm``);
 - ``backward(dy)`` takes ``dL/dy`` (same shape as the output), returns
-  ``dL/dx`` and writes ``dL/dparam`` into ``grads``;
+  ``dL/dx`` and writes ``dL/dparam`` into ``grads``; ``Dense`` and ``Sequential``
+  also take ``input_grad=False``, which skips ``dL/dx`` and returns None (a
+  training loop never needs the gradient with respect to the data);
 - ``params`` and ``grads`` are dicts with the same keys holding the *live*
   arrays: an optimizer that updates ``params`` in place trains the layer, and
   ``backward`` overwrites ``grads`` in place (the dicts and the arrays stay
-  the same objects, so keep one reference for the whole training run).
+  the same objects, so keep one reference for the whole training run). Only
+  building a ``Sequential`` replaces them, by views into one buffer (see
+  ``Sequential``): take references from the finished model.
 - ``buffers`` holds state that ``forward`` updates but no optimizer touches
   (``BatchNorm``'s running statistics); it is empty for the other layers.
 
@@ -28,6 +32,7 @@ and ``backward``.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Iterator
 
@@ -35,7 +40,7 @@ import numpy as np
 
 from course_lib.validation import check_positive, check_positive_int, check_real
 
-__all__ = ["Layer", "Dense", "ReLU", "BatchNorm", "Residual", "Sequential"]
+__all__ = ["Layer", "Dense", "ReLU", "BatchNorm", "Residual", "Sequential", "skips_input_grad"]
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -205,12 +210,16 @@ class Dense(Layer):
         self._out_shape = y.shape
         return y
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
-        """``dW = x.T @ dy``, ``db = sum_n dy[n]``; returns ``dx = dy @ W.T``."""
+    def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """``dW = x.T @ dy``, ``db = sum_n dy[n]``; returns ``dx = dy @ W.T``.
+
+        ``input_grad=False`` skips ``dx`` and returns None: the first layer of a network does
+        not need the gradient with respect to the data, a third of its matrix products.
+        """
         _check_dy("Dense", dy, self._out_shape, self.dtype)
         np.matmul(self._x.T, dy, out=self.grads["W"])
         np.add.reduce(dy, axis=0, out=self.grads["b"])
-        return dy @ self.params["W"].T
+        return dy @ self.params["W"].T if input_grad else None
 
     def __repr__(self) -> str:
         extra = "" if self.dtype == np.float64 else f", dtype={self.dtype}"
@@ -464,6 +473,16 @@ class Sequential(Layer):
     the prefixes (``"3.0.W"``). The dicts are built once, from the live arrays
     of the layers, so ``opt.step(model.params, model.grads)`` trains the model.
 
+    One flat buffer: the parameters are moved into one 1-D array, one after the
+    other in the order of ``params``, and each ``params[name]`` (in the model and in
+    its layer) becomes a view into it; the gradients likewise. Nothing else changes
+    (same names, shapes, dtypes and values), but an optimizer can then update the
+    whole model with a few numpy operations on the two flat arrays instead of a
+    few per parameter (see ``Optimizer.step``). This is done when all parameters
+    share a dtype and belong to this module's layers (``Dense``, ``BatchNorm``,
+    inside any ``Sequential`` or ``Residual``), as a layer of your own may keep its
+    arrays elsewhere too. A layer belongs to one model: do not put it into a second.
+
     ``training`` is passed on to every layer. ``model[i]`` is the i-th layer,
     ``len(model)`` the number of layers.
     """
@@ -487,6 +506,13 @@ class Sequential(Layer):
             self.params.update({f"{i}.{k}": v for k, v in layer.params.items()})
             self.grads.update({f"{i}.{k}": v for k, v in layer.grads.items()})
             self.buffers.update({f"{i}.{k}": v for k, v in getattr(layer, "buffers", {}).items()})
+        self._flat: tuple[np.ndarray, np.ndarray] | None = None  # (params, grads)
+        if _can_share_one_buffer(self):
+            for layer in _walk(self):
+                if isinstance(layer, Sequential):
+                    layer._flat = None  # a nested model's buffers are replaced by this one's
+            self._flat = tuple(_move_into_one_buffer(self, kind) for kind in ("params", "grads"))
+        self._first_skips_input_grad = skips_input_grad(self.layers[0])
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         """Apply every layer in order."""
@@ -494,11 +520,23 @@ class Sequential(Layer):
             x = layer.forward(x, training)
         return x
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
-        """Apply every layer's backward in reverse order."""
-        for layer in reversed(self.layers):
+    def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Apply every layer's backward in reverse order; returns ``dL/dx``.
+
+        ``input_grad=False`` returns None, and the first layer skips computing ``dL/dx``
+        if it can (``skips_input_grad``); a training loop never needs the gradient with
+        respect to the data.
+        """
+        for layer in reversed(self.layers[1:]):
             dy = layer.backward(dy)
-        return dy
+        first = self.layers[0]
+        if input_grad:
+            return first.backward(dy)
+        if self._first_skips_input_grad:
+            first.backward(dy, input_grad=False)
+        else:
+            first.backward(dy)
+        return None
 
     def __getitem__(self, i: int) -> Layer:
         return self.layers[i]
@@ -512,6 +550,56 @@ class Sequential(Layer):
     def __repr__(self) -> str:
         lines = [f"  ({i}): " + _indent(repr(layer)) for i, layer in enumerate(self.layers)]
         return "Sequential(\n" + "\n".join(lines) + "\n)"
+
+
+def skips_input_grad(layer: object) -> bool:
+    """True if ``layer.backward`` takes ``input_grad`` (``Dense`` and ``Sequential`` do).
+
+    ``backward(dy, input_grad=False)`` then fills the layer's ``grads`` but skips ``dL/dx``.
+    """
+    try:
+        return "input_grad" in inspect.signature(layer.backward).parameters
+    except (AttributeError, TypeError, ValueError):
+        return False
+
+
+_LAYERS_WITHOUT_COPIES = (Dense, BatchNorm)  # reach their parameters only through params
+
+
+def _can_share_one_buffer(model: Sequential) -> bool:
+    """Whether ``model``'s parameters can move into one buffer (see ``Sequential``)."""
+    own_buffers = set()
+    for layer in _walk(model):
+        if isinstance(layer, Sequential) and layer._flat is not None:
+            own_buffers.update(id(flat) for flat in layer._flat)
+        elif layer.params and type(layer) not in _LAYERS_WITHOUT_COPIES + (Residual, Sequential):
+            return False
+    arrays = [*model.params.values(), *model.grads.values()]
+    return (
+        len(arrays) > 0
+        and len({a.dtype for a in arrays}) == 1
+        and len({id(a) for a in arrays}) == len(arrays)
+        and all(a.base is None or id(a.base) in own_buffers for a in arrays)
+    )
+
+
+def _move_into_one_buffer(model: Sequential, kind: str) -> np.ndarray:
+    """Copy ``model.params`` (``kind="params"``) or ``grads`` into one flat array, in order,
+    and put a view of it in place of each array, in every dict of the model that holds it."""
+    arrays = getattr(model, kind)
+    flat = np.empty(sum(a.size for a in arrays.values()), dtype=next(iter(arrays.values())).dtype)
+    views, start = {}, 0
+    for a in arrays.values():
+        view = flat[start : start + a.size].reshape(a.shape)
+        view[...] = a
+        views[id(a)] = view
+        start += a.size
+    for layer in _walk(model):
+        entries = getattr(layer, kind)
+        for name, a in entries.items():
+            if id(a) in views:
+                entries[name] = views[id(a)]
+    return flat
 
 
 def _walk(layer: object) -> Iterator[object]:

@@ -71,16 +71,16 @@ def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[float
     logits, labels = _check_logits_labels(logits, labels)
     n = logits.shape[0]
     rows = np.arange(n)
-    # shifted = z - max_j z_j  (every row's largest entry becomes 0: exp cannot overflow)
-    shifted = logits - np.maximum.reduce(logits, axis=1, keepdims=True)
+    # shifted = z - max_j z_j  (every row's largest entry becomes 0: exp cannot overflow);
+    # picking the entry at argmax is quicker than np.max along the short rows
+    shifted = logits - logits[rows, np.argmax(logits, axis=1)][:, None]
     p = np.exp(shifted)
-    sum_exp = np.add.reduce(p, axis=1, keepdims=True)
+    sum_exp = p @ np.ones(p.shape[1], p.dtype)  # row sums; quicker than np.sum(p, axis=1)
     # L = mean_n (log sum_j exp(shifted) - shifted[n, y[n]])
-    loss = float(np.add.reduce(np.log(sum_exp[:, 0]) - shifted[rows, labels]) / n)
-    # dL/dz = (softmax(z) - onehot(y)) / N
-    p /= sum_exp
-    p[rows, labels] -= 1
-    p /= n
+    loss = float(np.add.reduce(np.log(sum_exp) - shifted[rows, labels]) / n)
+    # dL/dz = (softmax(z) - onehot(y)) / N = p / (N sum_j p) - onehot(y) / N
+    p /= (n * sum_exp)[:, None]
+    p[rows, labels] -= 1 / n
     return loss, p
 
 

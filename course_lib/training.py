@@ -5,7 +5,9 @@ One optimizer step ``t`` (counted from 0 over the whole run) is::
     X_b, y_b     = the next shuffled mini-batch
     optimizer.lr = schedule(t)                       (only if a schedule is given)
     loss, dpred  = loss_fn(model.forward(X_b, training=True), y_b)
-    model.backward(dpred)                            (fills model.grads)
+    model.backward(dpred)                            (fills model.grads; dL/dX is not needed,
+                                                      so input_grad=False where the model
+                                                      takes it)
     optimizer.step(model.params, model.grads)        (updates model.params in place)
 
 After every epoch the model is evaluated in evaluation mode (``training=False``, so batch
@@ -32,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from course_lib.data import minibatches
+from course_lib.layers import skips_input_grad
 from course_lib.losses import accuracy
 from course_lib.validation import (
     check_array,
@@ -237,6 +240,8 @@ def fit(
     )
     params, grads = model.params, model.grads
     norm_names = list(history.grad_norm)
+    # dL/dX is never used here: the model skips computing it if it can (skips_input_grad)
+    without_input_grad = {"input_grad": False} if skips_input_grad(model) else {}
     rng = np.random.default_rng(seed)
     t = 0
     with np.errstate(all="ignore"):
@@ -253,7 +258,7 @@ def fit(
                 if not math.isfinite(value):
                     history.diverged = True
                     break
-                model.backward(dpred)
+                model.backward(dpred, **without_input_grad)
                 for i, name in enumerate(norm_names):
                     g = grads[name]
                     # ‖g‖ = sqrt(sum of g²): one dot product of the flattened gradient

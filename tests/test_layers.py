@@ -17,7 +17,15 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from course_lib.gradcheck import check_layer
-from course_lib.layers import BatchNorm, Dense, Layer, ReLU, Residual, Sequential
+from course_lib.layers import (
+    BatchNorm,
+    Dense,
+    Layer,
+    ReLU,
+    Residual,
+    Sequential,
+    skips_input_grad,
+)
 from course_lib.losses import softmax_cross_entropy
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -489,6 +497,143 @@ def test_layer_base_class_is_usable_for_homework():
     x = np.random.default_rng(21).standard_normal((3, 2))
     assert_gradcheck(check_layer(model, x))
     assert Square().params == {} and Square().grads == {} and Square().buffers == {}
+
+
+# --- one flat buffer for the parameters, one for the gradients --------------------------------
+
+
+def nested_model(dtype=np.float64):
+    rng = np.random.default_rng(22)
+    return Sequential(
+        Dense(3, 4, rng=rng, dtype=dtype), BatchNorm(4, dtype=dtype), ReLU(),
+        Residual(Sequential(Dense(4, 4, rng=rng, dtype=dtype), ReLU())),
+        Dense(4, 2, rng=rng, dtype=dtype),
+    )
+
+
+def assert_one_buffer(arrays: dict, layer_arrays: list[np.ndarray]):
+    """``arrays`` are consecutive views, in order, that fill one 1-D array, and so are the
+    arrays the layers hold."""
+    values = list(arrays.values())
+    flat = values[0].base
+    assert flat is not None and flat.ndim == 1 and flat.size == sum(a.size for a in values)
+    start = 0
+    for a in values:
+        assert a.base is flat and a.flags.c_contiguous
+        assert np.shares_memory(a, flat[start : start + a.size])
+        np.testing.assert_array_equal(a.ravel(), flat[start : start + a.size])
+        start += a.size
+    assert sorted(map(id, layer_arrays)) == sorted(map(id, values))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sequential_keeps_parameters_and_gradients_in_one_buffer_each(dtype):
+    model = nested_model(dtype)
+    reference = nested_model(dtype)  # the same weights, drawn from the same seed
+    inner = model[3].block
+    for kind in ("params", "grads"):
+        arrays = getattr(model, kind)
+        layer_arrays = [a for layer in (model[0], model[1], inner[0], model[4])
+                        for a in getattr(layer, kind).values()]
+        assert_one_buffer(arrays, layer_arrays)
+        assert list(arrays) == ["0.W", "0.b", "1.gamma", "1.beta", "3.0.W", "3.0.b", "4.W", "4.b"]
+        assert all(a.dtype == dtype for a in arrays.values())
+        # the nested containers see the same views
+        assert inner.params["0.W"] is model.params["3.0.W"] is model[3].params["0.W"]
+    for name, p in reference.params.items():
+        np.testing.assert_array_equal(model.params[name], p)
+    assert model.params["0.W"].base is not model.grads["0.W"].base
+
+
+def test_the_flat_buffers_are_the_layers_parameters_and_gradients():
+    model = nested_model()
+    model.params["0.W"].base[:] = 0.5  # one write into the buffer
+    for layer in (model[0], model[1], model[3].block[0], model[4]):
+        for name, p in layer.params.items():
+            np.testing.assert_array_equal(p, 0.5, err_msg=f"{layer!r} {name}")
+    rng = np.random.default_rng(25)
+    model.forward(rng.standard_normal((5, 3)))
+    model.backward(rng.standard_normal((5, 2)))
+    flat_grads = model.grads["0.W"].base
+    np.testing.assert_array_equal(
+        flat_grads, np.concatenate([g.ravel() for g in model.grads.values()]))
+    np.testing.assert_array_equal(flat_grads[-2:], model[4].grads["b"])
+
+
+class DenseOfMyOwn(Dense):
+    """A layer of the learner's own: it might keep its arrays anywhere."""
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Sequential(DenseOfMyOwn(3, 3, rng=0), ReLU(), Dense(3, 2, rng=1)),
+        lambda: Sequential(Dense(3, 3, rng=0), ReLU(), Dense(3, 2, rng=1, dtype=np.float32)),
+    ],
+    ids=["a layer of your own", "two dtypes"],
+)
+def test_no_buffer_where_it_would_not_be_safe(make):
+    model = make()
+    assert all(p.base is None for p in model.params.values())
+    assert all(g.base is None for g in model.grads.values())
+
+
+def test_a_layer_put_into_a_second_model_leaves_the_first_one_working():
+    first = Sequential(Dense(3, 3, rng=0), ReLU(), Dense(3, 2, rng=1))
+    weights = {name: p.copy() for name, p in first.params.items()}
+    second = Sequential(first[0], ReLU())  # shares a layer: not moved out of first's buffer
+    assert second.params["0.W"] is first.params["0.W"] is first[0].params["W"]
+    first.params["0.W"][...] = 1.0  # still reaches the layer
+    np.testing.assert_array_equal(first[0].W, 1.0)
+    assert first.params["2.W"].base is first.params["0.W"].base
+    np.testing.assert_array_equal(first.params["2.W"], weights["2.W"])
+
+
+def test_a_model_put_into_a_bigger_one_keeps_working():
+    rng = np.random.default_rng(23)
+    inner = Sequential(Dense(3, 3, rng=1), ReLU())
+    x, dy = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    expected = inner.forward(x).copy()
+    outer = Sequential(inner, Dense(3, 3, rng=2))
+    assert inner.params["0.W"] is outer.params["0.0.W"]
+    assert inner.params["0.W"].base is outer.params["1.W"].base
+    np.testing.assert_array_equal(inner.forward(x), expected)
+    inner.backward(dy)
+    np.testing.assert_array_equal(outer.grads["0.0.W"], x.T @ (dy * (expected > 0)))
+
+
+# --- input_grad=False: the gradient with respect to the input is skipped -----------------------
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: Dense(3, 2, rng=0), lambda: mlp(0, sizes=(3, 5, 4)), nested_model,
+     lambda: Sequential(ReLU(), Dense(3, 2, rng=0)),  # a first layer that cannot skip
+     lambda: Sequential(Residual(Dense(3, 3, rng=0)), Dense(3, 2, rng=1))],
+    ids=["Dense", "mlp", "nested", "ReLU first", "Residual first"],
+)
+def test_backward_without_input_grad_fills_the_same_gradients_and_returns_none(make):
+    rng = np.random.default_rng(24)
+    full, skipping = make(), make()
+    x = rng.standard_normal((5, 3))
+    out = full.forward(x)
+    skipping.forward(x)
+    dy = rng.standard_normal(out.shape)
+    dx = full.backward(dy)
+    assert dx.shape == x.shape
+    assert skipping.backward(dy, input_grad=False) is None
+    for name, g in full.grads.items():
+        np.testing.assert_array_equal(skipping.grads[name], g, err_msg=name)
+
+
+def test_skips_input_grad_names_the_layers_that_can():
+    class Mine(Layer):
+        def backward(self, dy):
+            return dy
+
+    assert skips_input_grad(Dense(2, 2)) and skips_input_grad(Sequential(ReLU()))
+    assert not any(skips_input_grad(layer) for layer in (ReLU(), BatchNorm(2), Mine(),
+                                                          Residual(Dense(2, 2)), object()))
 
 
 # --- bad input -------------------------------------------------------------------------------

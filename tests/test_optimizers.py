@@ -64,6 +64,20 @@ def make_grads(params, seed=1):
     return {name: rng.normal(size=w.shape).astype(w.dtype) for name, w in params.items()}
 
 
+def as_flat(arrays):
+    """The same arrays as consecutive views of one 1-D array (the layout of a Sequential)."""
+    flat = np.concatenate([a.ravel() for a in arrays.values()])
+    views, start = {}, 0
+    for name, a in arrays.items():
+        views[name] = flat[start : start + a.size].reshape(a.shape)
+        start += a.size
+    return views
+
+
+# "separate": every array on its own (the rule runs once per name); "flat": the fast path
+LAYOUTS = {"separate": dict, "flat": as_flat}
+
+
 # --- reference: torch.optim, step for step ---------------------------------------------------
 
 
@@ -482,13 +496,15 @@ def test_read_only_params_are_refused():
         SGD(0.1).step({"w": w}, {"w": np.ones(3)})
 
 
-def test_a_nan_gradient_later_leaves_params_and_state_as_they_were():
-    params = make_params()
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_a_nan_gradient_later_leaves_params_and_state_as_they_were(layout):
+    as_layout = LAYOUTS[layout]
+    params = as_layout(make_params())
     opt = Adam(0.01)
-    opt.step(params, make_grads(params))
+    opt.step(params, as_layout(make_grads(params)))
     saved_params = {name: w.copy() for name, w in params.items()}
     saved_state = {name: {k: np.copy(v) for k, v in s.items()} for name, s in opt.state.items()}
-    grads = make_grads(params, seed=2)
+    grads = as_layout(make_grads(params, seed=2))
     grads["b"][1] = np.nan  # "W" comes first and must not be updated either
     with pytest.raises(ValueError, match=r"grads\['b'\]"):
         opt.step(params, grads)
@@ -557,9 +573,12 @@ def _break_by_new_state_shape(opt):
         (_break_by_shared_memory, ValueError, "shares memory"),
     ],
 )
-def test_arrays_changed_between_steps_are_caught_before_anything_changes(break_it, error, match):
-    params = make_params()
-    grads = make_grads(params)
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_arrays_changed_between_steps_are_caught_before_anything_changes(
+    break_it, error, match, layout
+):
+    params = LAYOUTS[layout](make_params())
+    grads = LAYOUTS[layout](make_grads(params))
     opt = Adam(0.01)
     for _ in range(3):  # the same dicts and arrays at every step, as in fit
         opt.step(params, grads)
@@ -574,9 +593,10 @@ def test_arrays_changed_between_steps_are_caught_before_anything_changes(break_i
             np.testing.assert_array_equal(value, saved_state[name][key])
 
 
-def test_a_state_array_replaced_between_steps_is_caught():
-    params = make_params()
-    grads = make_grads(params)
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_a_state_array_replaced_between_steps_is_caught(layout):
+    params = LAYOUTS[layout](make_params())
+    grads = LAYOUTS[layout](make_grads(params))
     opt = Momentum(0.1)
     opt.step(params, grads)
     _break_by_new_state_shape(opt)
@@ -587,12 +607,13 @@ def test_a_state_array_replaced_between_steps_is_caught():
         np.testing.assert_array_equal(params[name], before[name])
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("kind", sorted(OPTIMIZERS))
-def test_the_same_arrays_step_after_step_give_the_same_result_as_fresh_ones(kind):
+def test_the_same_arrays_step_after_step_give_the_same_result_as_fresh_ones(kind, layout):
     # `reused` passes the same arrays at every step (as fit does), `fresh` new ones.
     reused_opt, fresh_opt = OPTIMIZERS[kind](), OPTIMIZERS[kind]()
-    reused, fresh = make_params(), make_params()
-    grads = make_grads(reused)
+    reused, fresh = LAYOUTS[layout](make_params()), make_params()
+    grads = LAYOUTS[layout](make_grads(reused))
     for step in range(4):
         for name, g in make_grads(reused, seed=10 + step).items():
             grads[name][...] = g  # new values written into the same arrays
@@ -737,3 +758,98 @@ def test_adagrad_gets_the_contract_of_the_base_class():
         Adagrad(0.1, eps=-1.0)
     opt.reset()
     assert opt.state == {}
+
+
+# --- the fast path: flat arrays, one rule call per step ----------------------------------------
+
+
+def flat_base(arrays):
+    base = arrays[0].base
+    assert base is not None and all(a.base is base for a in arrays)
+    return base
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("kind", sorted(OPTIMIZERS))
+def test_flat_arrays_take_the_same_steps_with_state_kept_flat(kind, dtype):
+    separate_opt, flat_opt = OPTIMIZERS[kind](), OPTIMIZERS[kind]()
+    separate = make_params(dtype)
+    flat = as_flat(separate)
+    grads = as_flat(make_grads(separate))
+    for step in range(5):
+        for name, g in make_grads(separate, seed=10 + step).items():
+            grads[name][...] = g
+        separate_opt.step(separate, {name: g.copy() for name, g in grads.items()})
+        flat_opt.step(flat, grads)
+    for name in separate:
+        np.testing.assert_array_equal(flat[name], separate[name])  # bit for bit
+        assert flat_opt.state[name].keys() == separate_opt.state[name].keys()
+        for key, value in separate_opt.state[name].items():
+            kept = flat_opt.state[name][key]
+            np.testing.assert_array_equal(kept, value, err_msg=f"{name} {key}")
+            if isinstance(value, np.ndarray):
+                assert kept.shape == value.shape and kept.dtype == dtype
+    for key in ("m", "v", "s"):  # the state of every name lives in one flat array
+        if key in flat_opt.state["W"]:
+            base = flat_base([s[key] for s in flat_opt.state.values()])
+            assert base.size == sum(w.size for w in flat.values())
+    if "t" in flat_opt.state["W"]:
+        assert all(s["t"] == 5 for s in flat_opt.state.values())
+
+
+@pytest.mark.parametrize("kind", sorted(OPTIMIZERS))
+def test_steps_can_switch_between_flat_and_separate_arrays(kind):
+    reference_opt, mixed_opt = OPTIMIZERS[kind](), OPTIMIZERS[kind]()
+    reference = make_params()
+    mixed = as_flat(reference)
+    for step, layout in enumerate(["flat", "flat", "separate", "flat", "separate", "flat"]):
+        grads = make_grads(reference, seed=20 + step)
+        reference_opt.step(reference, {name: g.copy() for name, g in grads.items()})
+        mixed_opt.step(mixed, LAYOUTS[layout](grads))
+    for name in reference:
+        np.testing.assert_array_equal(mixed[name], reference[name])
+        for key, value in reference_opt.state[name].items():
+            np.testing.assert_array_equal(mixed_opt.state[name][key], value)
+
+
+def test_a_rule_that_is_not_elementwise_runs_once_per_name_on_flat_arrays():
+    def normalized_sgd_update(w, g, state, *, lr, scratch=None):
+        """w ← w − lr·g / ‖g‖: the norm of each parameter's own gradient."""
+        w -= lr * g / np.linalg.norm(g)
+        return state
+
+    class NormalizedSGD(Optimizer):
+        rule = staticmethod(normalized_sgd_update)
+
+    params, flat = make_params(), as_flat(make_params())
+    grads = make_grads(params)
+    NormalizedSGD(0.5).step(params, grads)
+    NormalizedSGD(0.5).step(flat, as_flat(grads))
+    for name in params:
+        np.testing.assert_array_equal(flat[name], params[name])
+
+
+def test_an_elementwise_rule_that_returns_new_arrays_keeps_the_state_per_name():
+    def decaying_sum_update(w, g, state, *, lr, scratch=None):
+        """s ← 0.5·s + g (a new array, not in place),  w ← w − lr·s."""
+        s = 0.5 * state["s"] + g
+        w -= lr * s
+        return {"s": s}
+
+    class DecayingSum(Optimizer):
+        rule = staticmethod(decaying_sum_update)
+        elementwise = True
+
+        def init_state(self, w):
+            return {"s": np.zeros_like(w)}
+
+    separate_opt, flat_opt = DecayingSum(0.1), DecayingSum(0.1)
+    separate = make_params()
+    flat = as_flat(separate)
+    for step in range(3):
+        grads = make_grads(separate, seed=30 + step)
+        separate_opt.step(separate, grads)
+        flat_opt.step(flat, as_flat(grads))
+    for name in separate:
+        np.testing.assert_array_equal(flat[name], separate[name])
+        np.testing.assert_array_equal(flat_opt.state[name]["s"], separate_opt.state[name]["s"])

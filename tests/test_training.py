@@ -112,6 +112,33 @@ def test_same_seed_gives_the_same_history_and_weights_bit_for_bit():
         np.testing.assert_array_equal(model_a.buffers[name], model_b.buffers[name])
 
 
+class DenseOfMyOwn(Dense):
+    """A layer of the learner's own: Sequential keeps its parameters where they are."""
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_one_flat_buffer_trains_exactly_like_separate_arrays(dtype):
+    def build(dense):
+        return Sequential(dense(64, 32, rng=0, dtype=dtype), BatchNorm(32, dtype=dtype), ReLU(),
+                          dense(32, 10, rng=1, dtype=dtype))
+
+    flat, separate = build(Dense), build(DenseOfMyOwn)
+    assert flat.params["0.W"].base is flat.params["3.b"].base is not None
+    assert all(p.base is None for p in separate.params.values())
+    X = X_TRAIN.astype(dtype)
+    opt_flat, opt_separate = Adam(1e-2), Adam(1e-2)
+    a = fit(flat, softmax_cross_entropy, opt_flat, X, Y_TRAIN, epochs=2, batch_size=64)
+    b = fit(separate, softmax_cross_entropy, opt_separate, X, Y_TRAIN, epochs=2, batch_size=64)
+    arrays_a, arrays_b = history_arrays(a), history_arrays(b)
+    for key in arrays_a:
+        np.testing.assert_array_equal(arrays_a[key], arrays_b[key], err_msg=key)
+    for name, p in flat.params.items():
+        assert p.dtype == dtype
+        np.testing.assert_array_equal(p, separate.params[name], err_msg=name)
+        for key, value in opt_separate.state[name].items():
+            np.testing.assert_array_equal(opt_flat.state[name][key], value)
+
+
 def test_another_seed_shuffles_differently():
     _, a = train_digits(seed=0)
     model = mlp(0, batchnorm=True)  # same initial weights, other shuffling seed
