@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from course_lib.validation import check_nonnegative, check_positive
+from course_lib.validation import check_nonnegative, check_positive, check_rng
 
 __all__ = ["numerical_gradient", "max_relative_error", "check_layer", "check_loss"]
 
@@ -120,7 +120,7 @@ def check_layer(
             f"gradient checks, got {getattr(x, 'dtype', type(x).__name__)}"
         )
     rel_floor = check_nonnegative("rel_floor", rel_floor)
-    rng = np.random.default_rng(rng)
+    rng = check_rng("rng", rng)
     buffers = getattr(layer, "buffers", {})
     saved = {name: buf.copy() for name, buf in buffers.items()}
 

@@ -38,7 +38,13 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from course_lib.validation import check_positive, check_positive_int, check_real
+from course_lib.validation import (
+    check_bool,
+    check_positive,
+    check_positive_int,
+    check_real,
+    check_rng,
+)
 
 __all__ = ["Layer", "Dense", "ReLU", "BatchNorm", "Residual", "Sequential", "skips_input_grad"]
 
@@ -54,11 +60,6 @@ def _check_dtype(dtype: object) -> np.dtype:
     if dt not in _FLOAT_DTYPES:
         raise TypeError(f"dtype must be np.float32 or np.float64, got {dt}")
     return dt
-
-
-def _check_training(training: object) -> None:
-    if not isinstance(training, bool | np.bool_):
-        raise TypeError(f"training must be True or False, got {training!r}")
 
 
 def _check_input(layer: str, x: object, dtype: np.dtype | None, width: int | None) -> np.ndarray:
@@ -180,7 +181,7 @@ class Dense(Layer):
         self.out_features = check_positive_int("out_features", out_features)
         self.dtype = _check_dtype(dtype)
         std = _init_std(init, self.in_features, self.out_features)
-        rng = _as_generator(rng)
+        rng = check_rng("rng", rng)
         W = rng.normal(0.0, std, size=(self.in_features, self.out_features))
         self.params = {
             "W": W.astype(self.dtype),
@@ -202,7 +203,7 @@ class Dense(Layer):
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         """``y = x @ W + b``."""
-        _check_training(training)
+        check_bool("training", training)
         _check_input("Dense", x, self.dtype, self.in_features)
         self._x = x
         y = x @ self.params["W"]
@@ -241,7 +242,7 @@ class ReLU(Layer):
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         """``y = x * [x > 0]``; the mask ``[x > 0]`` is kept for backward."""
-        _check_training(training)
+        check_bool("training", training)
         if not isinstance(x, np.ndarray):
             raise TypeError(f"ReLU: x must be a numpy array, got {type(x).__name__}")
         if x.dtype not in _FLOAT_DTYPES:
@@ -344,7 +345,7 @@ class BatchNorm(Layer):
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         """Normalise with the batch statistics (training) or the running ones (evaluation)."""
-        _check_training(training)
+        check_bool("training", training)
         _check_input("BatchNorm", x, self.dtype, self.num_features)
         n = x.shape[0]
         if training:
@@ -407,7 +408,8 @@ class BatchNorm(Layer):
         return f"BatchNorm({self.num_features}, momentum={self.momentum}, eps={self.eps}{extra})"
 
 
-def _check_layer_like(name: str, layer: object) -> None:
+def check_layer(name: str, layer: object) -> None:
+    """Raise unless ``layer`` has what a layer needs: forward, backward, params and grads."""
     missing = [a for a in ("forward", "backward", "params", "grads") if not hasattr(layer, a)]
     if missing:
         raise TypeError(
@@ -430,7 +432,7 @@ class Residual(Layer):
     """
 
     def __init__(self, block: Layer) -> None:
-        _check_layer_like("block", block)
+        check_layer("block", block)
         self.block = block
         self.params = block.params
         self.grads = block.grads
@@ -440,7 +442,7 @@ class Residual(Layer):
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         """``y = x + block(x)``."""
-        _check_training(training)
+        check_bool("training", training)
         _check_input("Residual", x, None, None)
         fx = self.block.forward(x, training)
         if fx.shape != x.shape:
@@ -492,7 +494,7 @@ class Sequential(Layer):
         if not layers:
             raise ValueError("Sequential needs at least one layer")
         for i, layer in enumerate(layers):
-            _check_layer_like(f"layer {i}", layer)
+            check_layer(f"layer {i}", layer)
         self.layers = list(layers)
         seen: set[int] = set()
         for layer in _walk(self):
@@ -625,11 +627,3 @@ def _init_std(init: object, fan_in: int, fan_out: int) -> float:
             return math.sqrt(2.0 / (fan_in + fan_out))
         raise ValueError(f'init must be "he", "xavier" or a float std, got {init!r}')
     return check_positive("init", init)
-
-
-def _as_generator(rng: object) -> np.random.Generator:
-    if rng is None or (isinstance(rng, int | np.integer) and not isinstance(rng, bool)):
-        return np.random.default_rng(rng)
-    if isinstance(rng, np.random.Generator):
-        return rng
-    raise TypeError(f"rng must be an int seed, a numpy.random.Generator or None, got {rng!r}")

@@ -75,7 +75,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from course_lib.validation import check_beta, check_nonnegative, check_positive
+from course_lib.validation import check_beta, check_bool, check_nonnegative, check_positive
 
 __all__ = [
     "Optimizer", "SGD", "Momentum", "RMSProp", "Adam", "AdamW",
@@ -336,7 +336,7 @@ class Momentum(Optimizer):
     def __init__(self, lr: float, beta: float = 0.9, nesterov: bool = False) -> None:
         super().__init__(lr)
         self.beta = check_beta("beta", beta)
-        self.nesterov = _check_bool("nesterov", nesterov)
+        self.nesterov = check_bool("nesterov", nesterov)
 
     def init_state(self, w: np.ndarray) -> State:
         return momentum_init(w)
@@ -413,7 +413,7 @@ class Adam(Optimizer):
         self.beta2 = check_beta("beta2", beta2)
         self.eps = check_nonnegative("eps", eps)
         self.weight_decay = check_nonnegative("weight_decay", weight_decay)
-        self.bias_correction = _check_bool("bias_correction", bias_correction)
+        self.bias_correction = check_bool("bias_correction", bias_correction)
 
     def init_state(self, w: np.ndarray) -> State:
         return adam_init(w)
@@ -560,12 +560,6 @@ def _flat_bases(params: object, grads: object) -> tuple[np.ndarray, np.ndarray] 
 
 
 # --- the checks at the door of step ------------------------------------------------------------
-
-
-def _check_bool(name: str, value: object) -> bool:
-    if not isinstance(value, bool | np.bool_):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
 
 
 def _check_params_and_grads(params: object, grads: object) -> None:

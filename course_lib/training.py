@@ -34,10 +34,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from course_lib.data import minibatches
-from course_lib.layers import skips_input_grad
+from course_lib.layers import check_layer, skips_input_grad
 from course_lib.losses import accuracy
 from course_lib.validation import (
     check_array,
+    check_bool,
+    check_callable,
     check_nonnegative_int,
     check_positive_int,
     check_real,
@@ -122,7 +124,7 @@ _EPOCH_METRICS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
 
 def predict(model: object, X: np.ndarray) -> np.ndarray:
     """The model's output for ``X`` in evaluation mode: ``model.forward(X, training=False)``."""
-    _check_model(model)
+    check_layer("model", model)
     return model.forward(check_array("X", X, ndim=2), training=False)
 
 
@@ -134,7 +136,7 @@ def evaluate(
     ``accuracy`` is the fraction of rows whose largest output is at the label; it is computed
     only when ``y`` holds integer class labels, and is ``None`` otherwise.
     """
-    _check_model(model)
+    check_layer("model", model)
     _check_loss(loss)
     X, y = _check_data("X", "y", X, y)
     with np.errstate(all="ignore"):
@@ -198,7 +200,7 @@ def fit(
     before training). NumPy's overflow warnings are silenced inside ``fit``: a diverging run
     is reported by ``History.diverged`` instead.
     """
-    _check_model(model)
+    check_layer("model", model)
     _check_loss(loss)
     if not (hasattr(optimizer, "step") and hasattr(optimizer, "lr")):
         raise TypeError(
@@ -209,15 +211,14 @@ def fit(
     epochs = check_positive_int("epochs", epochs)
     batch_size = check_positive_int("batch_size", batch_size)
     seed = check_nonnegative_int("seed", seed)
-    if schedule is not None and not callable(schedule):
-        raise TypeError(f"schedule must be a callable t -> lr, got {type(schedule).__name__}")
+    if schedule is not None:
+        check_callable("schedule", schedule, "a callable t -> lr")
     if validation is not None:
         if not isinstance(validation, Sequence) or len(validation) != 2:
             raise TypeError("validation must be a pair (X_val, y_val) or None")
         validation = _check_data("X_val", "y_val", *validation)
-    for name, flag in (("evaluate", evaluate), ("track_grad_norms", track_grad_norms)):
-        if not isinstance(flag, bool):
-            raise TypeError(f"{name} must be True or False, got {flag!r}")
+    evaluate = check_bool("evaluate", evaluate)
+    track_grad_norms = check_bool("track_grad_norms", track_grad_norms)
     if validation is not None and not evaluate:
         raise ValueError("validation needs evaluate=True (it is evaluated after every epoch)")
 
@@ -307,21 +308,9 @@ def _is_labels(y: np.ndarray) -> bool:
     return y.ndim == 1 and np.issubdtype(y.dtype, np.integer)
 
 
-def _check_model(model: object) -> None:
-    missing = [a for a in ("forward", "backward", "params", "grads") if not hasattr(model, a)]
-    if missing:
-        raise TypeError(
-            "model must be a layer with forward, backward, params and grads "
-            f"(e.g. a Sequential), got {type(model).__name__} without {', '.join(missing)}"
-        )
-
-
 def _check_loss(loss: object) -> None:
-    if not callable(loss):
-        raise TypeError(
-            "loss must be a function (pred, target) -> (loss, dpred), e.g. "
-            f"course_lib.losses.softmax_cross_entropy, got {type(loss).__name__}"
-        )
+    check_callable("loss", loss, "a function (pred, target) -> (loss, dpred), e.g. "
+                   "course_lib.losses.softmax_cross_entropy")
 
 
 def _check_data(x_name: str, y_name: str, X: object, y: object) -> tuple[np.ndarray, np.ndarray]:
