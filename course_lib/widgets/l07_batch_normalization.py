@@ -118,7 +118,7 @@ def batch_norm_explorer(runs: dict | None = None, *, depth: int | None = None,
     layout = Layout(width="300px")
     controls = {
         "depth": widgets.SelectionSlider(options=[(str(d), d) for d in depths], value=depth,
-                                         description="depth (layers)", style=style,
+                                         description="depth", style=style,
                                          layout=layout),
         "lr": widgets.SelectionSlider(options=[(f"{r:g}", r) for r in lrs], value=lr,
                                       description="learning rate", style=style, layout=layout),
