@@ -3,14 +3,20 @@
 Figures come from ``plots.new_figure`` (no pyplot) and are rendered with the Agg canvas.
 """
 
-
+import ipywidgets
 import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgb
 
 from course_lib import plots, schedules
+from course_lib.layers import Dense
+from course_lib.losses import mse, softmax_cross_entropy
+from course_lib.optimizers import SGD
+from course_lib.problems import Quadratic
 from course_lib.stats import mean_and_band
+from course_lib.training import fit
+from course_lib.widgets import Explorer
 
 
 def render(figure) -> None:
@@ -82,10 +88,6 @@ def test_loss_band_artists_update_in_place():
 
 
 def test_an_explorer_can_blit_a_loss_band():
-    import ipywidgets
-
-    from course_lib.widgets import Explorer
-
     figure, (ax,) = plots.new_figure()
     x = np.arange(30)
     line, band = plots.loss_band(ax, noisy_curves())
@@ -235,11 +237,6 @@ def test_grad_norm_bars_rejects_bad_input(norms, epoch, match):
 
 
 def train(seed, lr=0.05, labels=False, validation=False, epochs=4):
-    from course_lib.layers import Dense
-    from course_lib.losses import mse, softmax_cross_entropy
-    from course_lib.optimizers import SGD
-    from course_lib.training import fit
-
     rng = np.random.default_rng(100 + seed)
     X = rng.normal(size=(32, 3))
     if labels:
@@ -297,3 +294,14 @@ def test_history_curves_rejects_bad_input():
         plots.history_curves(ax, [history, train(1, epochs=3)], "step_lr")
     with pytest.raises(ValueError, match="one or more"):
         plots.history_curves(ax, [], "train_loss")
+
+
+# --- contours ---------------------------------------------------------------------------------
+
+
+def test_contours_draw_the_star_only_when_asked():
+    figure, (ax,) = plots.new_figure()
+    plots.contours(ax, Quadratic(kappa=5), (-1, 1), (-1, 1))
+    assert len(ax.lines) == 1
+    plots.contours(ax, Quadratic(kappa=5), (-1, 1), (-1, 1), star=False)
+    assert len(ax.lines) == 1
