@@ -113,3 +113,17 @@ def recipe_grid(recipe_techniques) -> dict:
         grid[full - {name}] = recipe_seeds(0.97 if name != "mini-batch" else 0.9,
                                            3 if name != "mini-batch" else None)
     return grid
+
+
+# --- loss curves of several seeds ----------------------------------------------------------------
+
+
+@pytest.fixture
+def noisy_curves() -> Callable[..., np.ndarray]:
+    """``noisy_curves(seed=0, seeds=5, steps=30)``: decaying curves, one row per seed."""
+
+    def make(seed: int = 0, seeds: int = 5, steps: int = 30) -> np.ndarray:
+        rng = np.random.default_rng(seed)
+        return np.exp(-0.1 * np.arange(steps)) * rng.uniform(0.5, 1.5, size=(seeds, steps))
+
+    return make

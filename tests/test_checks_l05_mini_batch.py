@@ -1,5 +1,7 @@
 """Checkers of lesson 05: a correct solution passes, each typical mistake fails with a reason."""
 
+from itertools import combinations
+
 import numpy as np
 import pytest
 
@@ -116,8 +118,6 @@ def test_a_correct_variance_passes_every_case(capsys):
 
 def test_the_reference_is_the_average_over_every_possible_batch():
     # Enumerate all C(6, B) batches of a small gradient matrix: the exact expectation.
-    from itertools import combinations
-
     rng = np.random.default_rng(3)
     G = rng.normal(size=(6, 2)) + 4.0
     full = G.mean(axis=0)

@@ -33,15 +33,10 @@ def band_limits(band, x) -> np.ndarray:
     return np.array(limits)
 
 
-def noisy_curves(seed=0, seeds=5, steps=30) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return np.exp(-0.1 * np.arange(steps)) * rng.uniform(0.5, 1.5, size=(seeds, steps))
-
-
 # --- loss_band ---------------------------------------------------------------------------------
 
 
-def test_loss_band_draws_the_mean_and_shades_mean_plus_minus_std():
+def test_loss_band_draws_the_mean_and_shades_mean_plus_minus_std(noisy_curves):
     figure, (ax,) = plots.new_figure()
     curves = noisy_curves()
     line, band = plots.loss_band(ax, curves, label="adam", color="C2")
@@ -56,7 +51,7 @@ def test_loss_band_draws_the_mean_and_shades_mean_plus_minus_std():
     render(figure)
 
 
-def test_loss_band_positions_and_linear_axis():
+def test_loss_band_positions_and_linear_axis(noisy_curves):
     figure, (ax,) = plots.new_figure()
     x = np.linspace(0, 3, 30)
     line, band = plots.loss_band(ax, noisy_curves(), x=x, log=False, band="ci")
@@ -66,7 +61,7 @@ def test_loss_band_positions_and_linear_axis():
         plots.loss_band(ax, noisy_curves(), x=x[:-1])
 
 
-def test_loss_band_skips_the_steps_where_every_run_diverged():
+def test_loss_band_skips_the_steps_where_every_run_diverged(noisy_curves):
     figure, (ax,) = plots.new_figure()
     curves = noisy_curves(steps=10)
     curves[:, 6] = np.nan
@@ -77,7 +72,7 @@ def test_loss_band_skips_the_steps_where_every_run_diverged():
     render(figure)
 
 
-def test_loss_band_artists_update_in_place():
+def test_loss_band_artists_update_in_place(noisy_curves):
     figure, (ax,) = plots.new_figure()
     x = np.arange(30)
     line, band = plots.loss_band(ax, noisy_curves(seed=0))
@@ -87,7 +82,7 @@ def test_loss_band_artists_update_in_place():
     np.testing.assert_allclose(band_limits(band, x), np.column_stack([low, high]))
 
 
-def test_an_explorer_can_blit_a_loss_band():
+def test_an_explorer_can_blit_a_loss_band(noisy_curves):
     figure, (ax,) = plots.new_figure()
     x = np.arange(30)
     line, band = plots.loss_band(ax, noisy_curves())
@@ -305,3 +300,4 @@ def test_contours_draw_the_star_only_when_asked():
     assert len(ax.lines) == 1
     plots.contours(ax, Quadratic(kappa=5), (-1, 1), (-1, 1), star=False)
     assert len(ax.lines) == 1
+
