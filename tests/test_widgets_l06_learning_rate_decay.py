@@ -14,10 +14,6 @@ from course_lib.problems import NoisyQuadratic
 from course_lib.widgets.l06_learning_rate_decay import _LR_SCHEDULE_KNOBS
 
 
-def values(schedule, n):
-    return np.array([schedule(t) for t in range(n)])
-
-
 def test_knobs_make_the_library_schedules():
     make = widgets.lr_schedule_from_knobs
     assert repr(make("step", 0.5, interval=40, factor=0.3)) == repr(
@@ -47,7 +43,7 @@ def test_the_lines_show_the_schedule_and_its_expected_loss():
     ax_lr, ax_loss = explorer.figure.axes
     schedule = schedules.exponential_decay(0.3, 0.97)
     lr_line = next(line for line in ax_lr.lines if line.get_label() == "schedule")
-    np.testing.assert_allclose(lr_line.get_ydata(), values(schedule, 80), rtol=1e-12)
+    np.testing.assert_allclose(lr_line.get_ydata(), [schedule(t) for t in range(80)], rtol=1e-12)
     loss_line = next(line for line in ax_loss.lines if line.get_label() == "schedule: E[loss]")
     expected = NoisyQuadratic(L=2.0, sigma=1.0).expected_loss(schedule, 3.0, 80)
     np.testing.assert_allclose(loss_line.get_ydata(), expected, rtol=1e-12)
