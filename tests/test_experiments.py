@@ -1,8 +1,7 @@
-"""Tests for course_lib.experiments: run_grid, summarize, t_quantile, Results and Table.
+"""Tests for course_lib.experiments: run_grid, Results and Table.
 
-Student-t quantiles are checked against printed tables (3 decimals) and against the closed
-forms for 1 and 2 degrees of freedom; the interval against its promise (coverage in a seeded
-simulation); the tables against text written out by hand for values whose summary is obvious.
+The tables are checked against text written out by hand for values whose summary is obvious;
+the statistics they show (``summarize``, Student's t) are tested in ``test_stats.py``.
 """
 
 from __future__ import annotations

@@ -10,7 +10,9 @@ import pytest
 
 from course_lib.gradcheck import check_layer
 from course_lib.layers import BatchNorm, Dense, ReLU, Residual, Sequential
+from course_lib.losses import softmax_cross_entropy
 from course_lib.networks import PRESETS, MLPConfig, mlp, weight_names
+from course_lib.probes import gradient_norms
 
 
 def layout(model) -> list:
@@ -226,3 +228,53 @@ def test_a_residual_block_whose_branch_outputs_zero_passes_its_input_through():
         h = layer.forward(h)
     expected = model.layers[-1].forward(h)
     np.testing.assert_allclose(model.forward(x), expected, rtol=1e-12)
+
+
+# --- residual networks (lesson 08) --------------------------------------------------------------
+
+
+def relu(z):
+    return np.maximum(z, 0)
+
+
+def test_plain_and_residual_forward_passes_compute_the_formulas():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3, 64))
+    for residual in (False, True):
+        model = mlp(depth=4, residual=residual, width=6, init=0.5, rng=1)
+        for name, p in model.params.items():  # non-zero biases, so every term shows
+            if name.endswith("b"):
+                p[...] = rng.normal(size=p.shape)
+        W = [model.params[name] for name in weight_names(model)]
+        b = [model.params[name[:-1] + "b"] for name in weight_names(model)]
+        h = relu(x @ W[0] + b[0])
+        for k in range(1, 5, 2):  # hidden layers k and k + 1
+            inner = relu(h @ W[k] + b[k]) @ W[k + 1] + b[k + 1]
+            h = h + inner if residual else relu(relu(h @ W[k] + b[k]) @ W[k + 1] + b[k + 1])
+        np.testing.assert_allclose(model.forward(x), h @ W[5] + b[5], rtol=1e-12)
+
+
+def test_a_small_branch_makes_the_residual_gradient_independent_of_depth():
+    """The lesson's claim in miniature: tiny branches vanish the plain gradient, not the skip."""
+    x = np.random.default_rng(0).normal(size=(32, 64))
+    y = np.arange(32) % 10
+    first = {}
+    for residual in (False, True):
+        for depth in (2, 12):
+            model = mlp(depth=depth, residual=residual, init=0.05, rng=0)
+            model.backward(softmax_cross_entropy(model.forward(x), y)[1])
+            first[residual, depth] = gradient_norms(model)["0.W"]
+    assert first[False, 12] < 1e-6 * first[False, 2]
+    assert 0.5 < first[True, 12] / first[True, 2] < 2
+
+
+def test_residual_of_a_linear_chain_backpropagates_through_identity_plus_jacobian():
+    rng = np.random.default_rng(5)
+    layers = [Dense(3, 3, rng=rng, init=0.4) for _ in range(3)]
+    chain = Sequential(*(Residual(layer) for layer in layers))
+    chain.forward(rng.normal(size=(1, 3)))
+    g = rng.normal(size=(1, 3))
+    expected = g.copy()
+    for layer in reversed(layers):  # J_k = W_k^T in the row convention y = x @ W
+        expected = expected @ (np.eye(3) + layer.W.T)
+    np.testing.assert_allclose(chain.backward(g), expected, rtol=1e-12)

@@ -31,6 +31,7 @@ from course_lib.optimizers import (
     rmsprop_update,
     sgd_update,
 )
+from course_lib.problems import Quadratic, Rescaled, run_optimizer
 from course_lib.validation import check_nonnegative
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -225,6 +226,22 @@ def test_rmsprop_first_step_divides_by_root_of_one_minus_beta():
     RMSProp(lr, beta, eps).step(params, {"w": g})
     expected = -lr * g / (math.sqrt(1 - beta) * np.abs(g) + eps)
     np.testing.assert_allclose(params["w"], expected, rtol=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    log_scale=st.floats(min_value=-3, max_value=3),
+    lr=st.floats(min_value=1e-3, max_value=0.5),
+    beta=st.floats(min_value=0.0, max_value=0.99),
+)
+def test_rmsprop_takes_the_same_path_whatever_the_scale_of_a_gradient(log_scale, lr, beta):
+    # ∇g = s² ∘ ∇f at every point: RMSProp (eps = 0) divides the constant out
+    bowl = Quadratic(kappa=5, L=1.0, angle=0)
+    scaled = Rescaled(bowl, (1.0, 10.0**log_scale))
+    x0 = np.array([-2.5, 2.0])
+    a = run_optimizer(RMSProp(lr, beta=beta, eps=0.0), bowl, x0, 60)
+    b = run_optimizer(RMSProp(lr, beta=beta, eps=0.0), scaled, x0, 60)
+    np.testing.assert_allclose(a, b, rtol=0, atol=1e-9)
 
 
 # --- property: every optimizer minimises a convex quadratic -----------------------------------

@@ -3,14 +3,20 @@
 Figures come from ``plots.new_figure`` (no pyplot) and are rendered with the Agg canvas.
 """
 
-
+import ipywidgets
 import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgb
 
 from course_lib import plots, schedules
+from course_lib.layers import Dense
+from course_lib.losses import mse, softmax_cross_entropy
+from course_lib.optimizers import SGD
+from course_lib.problems import Quadratic
 from course_lib.stats import mean_and_band
+from course_lib.training import fit
+from course_lib.widgets import Explorer
 
 
 def render(figure) -> None:
@@ -27,15 +33,10 @@ def band_limits(band, x) -> np.ndarray:
     return np.array(limits)
 
 
-def noisy_curves(seed=0, seeds=5, steps=30) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return np.exp(-0.1 * np.arange(steps)) * rng.uniform(0.5, 1.5, size=(seeds, steps))
-
-
 # --- loss_band ---------------------------------------------------------------------------------
 
 
-def test_loss_band_draws_the_mean_and_shades_mean_plus_minus_std():
+def test_loss_band_draws_the_mean_and_shades_mean_plus_minus_std(noisy_curves):
     figure, (ax,) = plots.new_figure()
     curves = noisy_curves()
     line, band = plots.loss_band(ax, curves, label="adam", color="C2")
@@ -50,7 +51,7 @@ def test_loss_band_draws_the_mean_and_shades_mean_plus_minus_std():
     render(figure)
 
 
-def test_loss_band_positions_and_linear_axis():
+def test_loss_band_positions_and_linear_axis(noisy_curves):
     figure, (ax,) = plots.new_figure()
     x = np.linspace(0, 3, 30)
     line, band = plots.loss_band(ax, noisy_curves(), x=x, log=False, band="ci")
@@ -60,7 +61,7 @@ def test_loss_band_positions_and_linear_axis():
         plots.loss_band(ax, noisy_curves(), x=x[:-1])
 
 
-def test_loss_band_skips_the_steps_where_every_run_diverged():
+def test_loss_band_skips_the_steps_where_every_run_diverged(noisy_curves):
     figure, (ax,) = plots.new_figure()
     curves = noisy_curves(steps=10)
     curves[:, 6] = np.nan
@@ -71,7 +72,7 @@ def test_loss_band_skips_the_steps_where_every_run_diverged():
     render(figure)
 
 
-def test_loss_band_artists_update_in_place():
+def test_loss_band_artists_update_in_place(noisy_curves):
     figure, (ax,) = plots.new_figure()
     x = np.arange(30)
     line, band = plots.loss_band(ax, noisy_curves(seed=0))
@@ -81,11 +82,7 @@ def test_loss_band_artists_update_in_place():
     np.testing.assert_allclose(band_limits(band, x), np.column_stack([low, high]))
 
 
-def test_an_explorer_can_blit_a_loss_band():
-    import ipywidgets
-
-    from course_lib.widgets import Explorer
-
+def test_an_explorer_can_blit_a_loss_band(noisy_curves):
     figure, (ax,) = plots.new_figure()
     x = np.arange(30)
     line, band = plots.loss_band(ax, noisy_curves())
@@ -235,11 +232,6 @@ def test_grad_norm_bars_rejects_bad_input(norms, epoch, match):
 
 
 def train(seed, lr=0.05, labels=False, validation=False, epochs=4):
-    from course_lib.layers import Dense
-    from course_lib.losses import mse, softmax_cross_entropy
-    from course_lib.optimizers import SGD
-    from course_lib.training import fit
-
     rng = np.random.default_rng(100 + seed)
     X = rng.normal(size=(32, 3))
     if labels:
@@ -297,3 +289,15 @@ def test_history_curves_rejects_bad_input():
         plots.history_curves(ax, [history, train(1, epochs=3)], "step_lr")
     with pytest.raises(ValueError, match="one or more"):
         plots.history_curves(ax, [], "train_loss")
+
+
+# --- contours ---------------------------------------------------------------------------------
+
+
+def test_contours_draw_the_star_only_when_asked():
+    figure, (ax,) = plots.new_figure()
+    plots.contours(ax, Quadratic(kappa=5), (-1, 1), (-1, 1))
+    assert len(ax.lines) == 1
+    plots.contours(ax, Quadratic(kappa=5), (-1, 1), (-1, 1), star=False)
+    assert len(ax.lines) == 1
+

@@ -1,9 +1,20 @@
+"""``course_lib.problems``: the objectives of the 2-D lessons and the one optimizer runner.
+
+Quadratic, Rosenbrock, LeastSquares (lesson 01), Rescaled (03) and NoisyQuadratic (06): losses
+and gradients against closed forms and finite differences; ``run_optimizer`` against the
+optimizer's own ``step``, taken by hand.
+"""
+
 import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from course_lib import schedules
+from course_lib.data import load_wine, train_test_split
+from course_lib.gradcheck import numerical_gradient
 from course_lib.optimizers import SGD, Adam, AdamW, Momentum, RMSProp
 from course_lib.problems import (
     LeastSquares,
@@ -14,15 +25,7 @@ from course_lib.problems import (
     distance_to_minimiser,
     run_optimizer,
 )
-
-
-def numerical_grad(f, x, h=1e-6):
-    g = np.zeros_like(x)
-    for i in range(x.size):
-        e = np.zeros_like(x)
-        e[i] = h
-        g[i] = (f(x + e) - f(x - e)) / (2 * h)
-    return g
+from course_lib.scaling import MeanNormalizer, ZScoreScaler
 
 
 @pytest.mark.parametrize("kappa, L, angle", [(1, 1, 0), (10, 2, 30), (1000, 0.5, -75)])
@@ -33,7 +36,7 @@ def test_quadratic_curvatures_gradient_and_minimiser(kappa, L, angle):
     np.testing.assert_allclose(problem.grad(problem.minimiser), 0, atol=1e-15)
     assert problem.loss(problem.minimiser) == 0.0
     x = np.array([0.3, 2.0])
-    np.testing.assert_allclose(problem.grad(x), numerical_grad(problem.loss, x), rtol=1e-7)
+    np.testing.assert_allclose(problem.grad(x), numerical_gradient(problem.loss, x), rtol=1e-7)
 
 
 def test_quadratic_steep_direction_follows_the_angle():
@@ -60,7 +63,7 @@ def test_rosenbrock_gradient_and_minimum():
     assert problem.loss(problem.minimiser) == 0.0
     np.testing.assert_allclose(problem.grad(problem.minimiser), 0, atol=1e-12)
     x = np.array([-0.7, 0.4])
-    np.testing.assert_allclose(problem.grad(x), numerical_grad(problem.loss, x), rtol=1e-7)
+    np.testing.assert_allclose(problem.grad(x), numerical_gradient(problem.loss, x), rtol=1e-7)
 
 
 def test_run_optimizer_matches_the_closed_form_of_gradient_descent():
@@ -291,3 +294,329 @@ def test_distance_to_minimiser_of_the_paths_of_several_problems():
     np.testing.assert_array_equal(distance_to_minimiser(paths[:, 1], problems), [5.0, 2.0])
     with pytest.raises(ValueError, match="one row per problem"):
         distance_to_minimiser(np.zeros((3, 2)), problems)
+
+
+# --- LeastSquares ------------------------------------------------------------------------------
+
+
+def regression_data(seed=0, n=40, scales=(1.0, 100.0, 0.1)):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, len(scales))) * scales + rng.uniform(0, 5, len(scales))
+    y = rng.normal(size=n) + X @ rng.normal(size=len(scales))
+    return X, y
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_loss_is_half_the_mean_squared_residual(bias):
+    X, y = regression_data()
+    problem = LeastSquares(X, y, bias=bias)
+    design = np.column_stack([X, np.ones(len(X))]) if bias else X
+    W = np.random.default_rng(1).normal(size=(4, 5, problem.n_params))
+    direct = 0.5 * np.mean((W @ design.T - y) ** 2, axis=-1)
+    assert problem.loss(W).shape == (4, 5)
+    np.testing.assert_allclose(problem.loss(W), direct, rtol=1e-10)
+    assert isinstance(problem.loss(W[0, 0]), float)
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_least_squares_gradient_and_hessian(bias):
+    X, y = regression_data(seed=2, scales=(1.0, 3.0))
+    problem = LeastSquares(X, y, bias=bias)
+    design = np.column_stack([X, np.ones(len(X))]) if bias else X
+    w = np.random.default_rng(3).normal(size=problem.n_params)
+    np.testing.assert_allclose(problem.grad(w), design.T @ (design @ w - y) / len(y), rtol=1e-10)
+    np.testing.assert_allclose(problem.grad(w), numerical_gradient(problem.loss, w),
+                               rtol=1e-6, atol=1e-8)
+    columns = [numerical_gradient(lambda v, i=i: problem.grad(v)[i], w) for i in range(w.size)]
+    np.testing.assert_allclose(problem.hessian, np.array(columns), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(problem.hessian, design.T @ design / len(y), rtol=1e-12)
+
+
+def test_bias_adds_the_column_means_and_a_one():
+    # H~ = [[X^T X / n, mean], [mean^T, 1]]
+    X, y = regression_data(seed=4)
+    H = LeastSquares(X, y, bias=True).hessian
+    np.testing.assert_allclose(H[:-1, :-1], X.T @ X / len(X), rtol=1e-12)
+    np.testing.assert_allclose(H[:-1, -1], X.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(H[-1, :-1], X.mean(axis=0), rtol=1e-12)
+    assert H[-1, -1] == 1.0
+
+
+def test_scaling_the_columns_gives_D_H_D():
+    X, y = regression_data(seed=5)
+    D = np.diag([2.0, 0.01, 30.0])
+    H = LeastSquares(X, y).hessian
+    np.testing.assert_allclose(LeastSquares(X @ D, y).hessian, D @ H @ D, rtol=1e-12)
+
+
+@pytest.mark.parametrize("scaler", [ZScoreScaler, MeanNormalizer])
+def test_centred_columns_decouple_the_bias(scaler):
+    X, y = regression_data(seed=6)
+    H = LeastSquares(scaler().fit_transform(X), y, bias=True).hessian
+    np.testing.assert_allclose(H[:-1, -1], 0.0, atol=1e-14)
+    if scaler is ZScoreScaler:  # the weight block is the correlation matrix
+        np.testing.assert_allclose(H[:-1, :-1], np.corrcoef(X, rowvar=False), atol=1e-12)
+
+
+def test_least_squares_minimiser_curvatures_and_condition_number():
+    X, y = regression_data(seed=7)
+    problem = LeastSquares(X, y, bias=True)
+    np.testing.assert_allclose(problem.minimiser,
+                    np.linalg.lstsq(problem.design, y, rcond=None)[0], rtol=1e-12)
+    np.testing.assert_allclose(problem.grad(problem.minimiser), 0.0, atol=1e-9)
+    assert problem.loss(problem.minimiser) == pytest.approx(problem.min_value, rel=1e-9)
+    eigenvalues = np.linalg.eigvalsh(problem.hessian)
+    assert problem.L == pytest.approx(eigenvalues[-1])
+    assert problem.mu == pytest.approx(eigenvalues[0])
+    assert problem.kappa == pytest.approx(eigenvalues[-1] / eigenvalues[0])
+    assert "kappa=" in repr(problem)
+
+
+def test_dependent_columns_have_infinite_condition_number():
+    X, y = regression_data(seed=8, scales=(1.0, 2.0))
+    X = np.column_stack([X, X[:, 0] + X[:, 1]])
+    problem = LeastSquares(X, y)
+    assert problem.mu == 0.0 or problem.kappa > 1e12
+    X1 = np.ones((10, 1))  # a column of ones next to the bias column: rank 1
+    assert LeastSquares(X1, np.arange(10.0), bias=True).kappa > 1e12
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), bias=st.booleans())
+def test_no_point_beats_the_minimiser(seed, bias):
+    X, y = regression_data(seed=seed, n=15)
+    problem = LeastSquares(X, y, bias=bias)
+    w = problem.minimiser + np.random.default_rng(seed).normal(size=(20, problem.n_params))
+    assert np.all(problem.loss(w) >= problem.min_value - 1e-9 * (1 + problem.min_value))
+
+
+def test_gradient_descent_converges_below_two_over_L_and_diverges_above():
+    X, y = regression_data(seed=9, scales=(1.0, 10.0))
+    problem = LeastSquares(X - X.mean(axis=0), y - y.mean())
+    x0 = np.zeros(2)
+    path = run_optimizer(SGD(1.9 / problem.L), problem, x0, 20 * int(problem.kappa) + 200)
+    np.testing.assert_allclose(path[-1], problem.minimiser, rtol=1e-6)
+    path = run_optimizer(SGD(2.1 / problem.L), problem, x0, 200)
+    assert not np.isfinite(path[-1]).all() or np.linalg.norm(path[-1]) > 1e6
+
+
+def test_least_squares_inputs_are_not_modified_and_not_shared():
+    X, y = regression_data(seed=10)
+    X0, y0 = X.copy(), y.copy()
+    problem = LeastSquares(X, y)
+    X[0, 0] = 1e9
+    assert np.array_equal(problem.design, X0)
+    assert np.array_equal(y, y0)
+
+
+@pytest.mark.parametrize(
+    "X, y, kwargs, error, match",
+    [
+        (np.ones(5), np.ones(5), {}, ValueError, "X must be 2-D"),
+        (np.ones((5, 2)), np.ones((5, 1)), {}, ValueError, "y must be 1-D"),
+        (np.ones((5, 2)), np.ones(4), {}, ValueError, "one target per row"),
+        (np.full((3, 2), np.nan), np.ones(3), {}, ValueError, "X contains NaN"),
+        (np.ones((3, 2)), np.array([1.0, np.inf, 0.0]), {}, ValueError, "y contains NaN"),
+        (np.ones((0, 2)), np.ones(0), {}, ValueError, "at least one row"),
+        (np.ones((3, 2)), np.ones(3), {"bias": 1}, TypeError, "bias must be True or False"),
+        (np.array([["a", "b"]]), np.ones(1), {}, TypeError, "X must be a numeric array"),
+    ],
+)
+def test_least_squares_bad_input(X, y, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        LeastSquares(X, y, **kwargs)
+
+
+def test_parameter_vectors_of_the_wrong_length_are_refused():
+    problem = LeastSquares(*regression_data(seed=11), bias=True)
+    with pytest.raises(ValueError, match=r"w must have shape \(\.\.\., 4\)"):
+        problem.loss(np.zeros(3))
+    with pytest.raises(ValueError, match="w must have shape"):
+        problem.grad(1.0)
+
+
+def wine_problem(scaler):
+    """Lesson 01's least-squares problem: alcohol from the other 12 Wine features."""
+    wine = load_wine()
+    target = list(wine.feature_names).index("alcohol")
+    X_all, y_all = np.delete(wine.X, target, axis=1), wine.X[:, target]
+    X_train, _, y_train, _ = train_test_split(X_all, y_all, test_fraction=0.25, rng=0)
+    return LeastSquares(scaler.fit_transform(X_train), y_train, bias=True)
+
+
+def steps_to_one_percent(problem, lr, limit=2000):
+    """Gradient descent from 0: the first step whose loss is within 1 % of the optimum's."""
+    w = np.zeros(problem.n_params)
+    for step in range(1, limit + 1):
+        w = w - lr * problem.grad(w)
+        if problem.loss(w) - problem.min_value <= 0.01 * problem.min_value:
+            return step
+    return math.inf
+
+
+def test_lesson_01_step_counts_on_the_wine_data():
+    # The numbers lesson 01 prints; its cells assert only the claims they support.
+    mean_normalized, z_scored = wine_problem(MeanNormalizer()), wine_problem(ZScoreScaler())
+    p = mean_normalized
+    assert steps_to_one_percent(p, 2 / (p.L + p.mu)) == 639
+    assert steps_to_one_percent(p, 0.9 * 2 / p.L) == 51
+    assert steps_to_one_percent(z_scored, 0.9 * 2 / z_scored.L) == 13
+
+
+# --- Rescaled ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("base", [Quadratic(kappa=7, L=2.0, angle=25, minimiser=(0.5, -1.0)),
+                                  Rosenbrock()])
+@pytest.mark.parametrize("scales", [(1.0, 10.0), (0.5, 3.0), (2.0, 0.1)])
+def test_rescaled_is_the_problem_in_new_units(base, scales):
+    problem = Rescaled(base, scales)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        z = rng.uniform(-1.5, 1.5, size=2)
+        assert problem.loss(z) == pytest.approx(base.loss(z * np.array(scales)), rel=1e-14)
+        numeric = numerical_gradient(problem.loss, z)
+        assert np.allclose(problem.grad(z), numeric, rtol=1e-6, atol=1e-6 * np.abs(numeric).max())
+    # the minimiser moves to x*/s, with the same minimum value and a zero gradient there
+    assert np.allclose(problem.minimiser * scales, base.minimiser)
+    assert problem.loss(problem.minimiser) == pytest.approx(base.min_value, abs=1e-20)
+    assert np.allclose(problem.grad(problem.minimiser), 0.0, atol=1e-12)
+    assert problem.min_value == base.min_value
+
+
+def test_rescaled_loss_takes_a_grid_of_points():
+    problem = Rescaled(Quadratic(kappa=3), (1, 1000))
+    grid = np.random.default_rng(1).uniform(-1, 1, size=(4, 5, 2))
+    assert problem.loss(grid).shape == (4, 5)
+
+
+def test_an_axis_aligned_centred_bowl_scales_each_gradient_by_s_squared():
+    bowl = Quadratic(kappa=5, L=1.0, angle=0)
+    problem = Rescaled(bowl, (3.0, 1000.0))
+    for z in np.random.default_rng(2).uniform(-2, 2, size=(5, 2)):
+        assert np.allclose(problem.grad(z), np.array([9.0, 1e6]) * bowl.grad(z), rtol=1e-14)
+
+
+@pytest.mark.parametrize(
+    "scales, error, match",
+    [
+        ((1.0, 2.0, 3.0), ValueError, "scales"),
+        ((1.0, 0.0), ValueError, "scales"),
+        ((-1.0, 2.0), ValueError, "scales"),
+        ((1.0, np.nan), ValueError, "scales"),
+        (("a", "b"), TypeError, "scales"),
+    ],
+)
+def test_rescaled_rejects_bad_scales(scales, error, match):
+    with pytest.raises(error, match=match):
+        Rescaled(Quadratic(), scales)
+
+
+def test_rescaled_rejects_something_that_is_not_a_problem():
+    with pytest.raises(TypeError, match="problem must have"):
+        Rescaled(object(), (1, 2))
+
+
+def test_rescaled_repr_names_the_problem_and_the_scales():
+    assert repr(Rescaled(Quadratic(kappa=5), (1, 1000))) == (
+        "Rescaled(Quadratic(kappa=5, L=1, angle=0), scales=(1, 1000))"
+    )
+
+
+# --- NoisyQuadratic: closed forms ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lr_times_L", [0.05, 0.5, 1.0, 1.5, 1.9])
+@pytest.mark.parametrize("L", [0.5, 3.0])
+def test_expected_loss_at_a_constant_rate_settles_at_the_noise_floor(lr_times_L, L):  # noqa: N803
+    problem = NoisyQuadratic(L=L, sigma=0.7)
+    lr = lr_times_L / L
+    floor = lr * 0.7**2 / (2 * (2 - lr * L))
+    assert problem.noise_floor(lr) == pytest.approx(floor, rel=1e-14)
+    curve = problem.expected_loss(lr, x0=2.0, steps=3000)
+    assert curve[-1] == pytest.approx(floor, rel=1e-9)
+
+
+def test_expected_loss_follows_the_second_moment_recursion():
+    problem = NoisyQuadratic(L=2.0, sigma=0.5)
+    schedule = schedules.exponential_decay(0.3, 0.9)
+    curve = problem.expected_loss(schedule, x0=-1.5, steps=4)
+    v = 1.5**2
+    expected = [v]
+    for t in range(4):
+        lr = 0.3 * 0.9**t
+        v = (1 - 2.0 * lr) ** 2 * v + lr**2 * 0.5**2
+        expected.append(v)
+    np.testing.assert_allclose(curve, 0.5 * 2.0 * np.array(expected), rtol=1e-14)
+
+
+def test_the_one_over_t_schedule_gives_sigma_squared_over_2_L_t_from_any_start():
+    L, sigma = 2.5, 0.8  # noqa: N806
+    problem = NoisyQuadratic(L=L, sigma=sigma)
+    curve = problem.expected_loss(lambda t: 1 / (L * (t + 1)), x0=7.0, steps=200)
+    t = np.arange(1, 201)
+    np.testing.assert_allclose(curve[1:], sigma**2 / (2 * L * t), rtol=1e-12)
+
+
+def noisy_sgd(problem, schedule, x0, steps, chains):
+    """SGD on a NoisyQuadratic, chains advanced together: paths of shape (chains, steps + 1)."""
+    paths = run_optimizer(SGD(0.1), problem, np.full((chains, 1), x0), steps, lr=schedule)
+    return paths[:, :, 0]
+
+
+def test_sgd_on_the_noisy_quadratic_draws_the_documented_noise():
+    problem = NoisyQuadratic(L=1.5, sigma=0.3, rng=7)
+    schedule = schedules.step_decay(0.4, 3, 0.5)
+    paths = noisy_sgd(problem, schedule, x0=1.0, steps=10, chains=4)
+    rng = np.random.default_rng(7)
+    x = np.full(4, 1.0)
+    np.testing.assert_array_equal(paths[:, 0], x)
+    for t in range(10):
+        x = x - schedule(t) * (1.5 * x + 0.3 * rng.standard_normal(4))
+        np.testing.assert_allclose(paths[:, t + 1], x, rtol=1e-14)
+
+
+def test_without_noise_sgd_and_expected_loss_agree_exactly():
+    problem = NoisyQuadratic(L=1.0, sigma=0.0)
+    schedule = schedules.cosine_decay(0.8, 50)
+    path = noisy_sgd(problem, schedule, x0=3.0, steps=40, chains=1)[0]
+    np.testing.assert_allclose(problem.loss(path), problem.expected_loss(schedule, 3.0, 40),
+                               rtol=1e-12)
+
+
+def test_the_simulated_stationary_loss_matches_the_noise_floor():
+    problem = NoisyQuadratic(L=1.0, sigma=1.0, rng=0)
+    paths = noisy_sgd(problem, 1.5, x0=0.0, steps=600, chains=1000)
+    measured = problem.loss(paths[:, 100:]).mean()
+    assert measured == pytest.approx(problem.noise_floor(1.5), rel=0.05)
+
+
+def test_a_number_is_a_constant_schedule():
+    problem = NoisyQuadratic(L=1.0, sigma=1.0)
+    np.testing.assert_array_equal(problem.expected_loss(0.3, 1.0, 20),
+                                  problem.expected_loss(schedules.constant(0.3), 1.0, 20))
+
+
+def test_a_rate_above_two_over_L_diverges():
+    problem = NoisyQuadratic(L=1.0, sigma=1.0)
+    assert np.isinf(problem.expected_loss(2.5, 1.0, 2000)[-1])
+    paths = noisy_sgd(problem, 2.5, 1.0, 2000, chains=2)
+    assert np.isnan(paths[:, -1]).all() and np.isfinite(paths[:, :10]).all()
+    with pytest.raises(ValueError, match="below 2/L"):
+        problem.noise_floor(2.0)
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "match"),
+    [
+        (lambda: NoisyQuadratic(L=0.0), ValueError, "L"),
+        (lambda: NoisyQuadratic(sigma=-1.0), ValueError, "sigma"),
+        (lambda: NoisyQuadratic().expected_loss("fast", 1.0, 5), TypeError, "schedule"),
+        (lambda: NoisyQuadratic().expected_loss(-0.1, 1.0, 5), ValueError, "schedule"),
+        (lambda: NoisyQuadratic(rng="seed"), TypeError, "rng"),
+        (lambda: NoisyQuadratic().noise_floor(0.0), ValueError, "lr"),
+    ],
+)
+def test_noisy_quadratic_bad_input(make, error, match):
+    with pytest.raises(error, match=match):
+        make()

@@ -1,7 +1,9 @@
 """Tests for course_lib.schedules.
 
 Reference sequences come from ``fixtures/schedules.npz`` (torch.optim.lr_scheduler, made by
-``fixtures/make_optimizer_fixtures.py``); the rest are closed forms.
+``fixtures/make_optimizer_fixtures.py``) and, for lesson 06's warm-up, LambdaLR and epoch
+counting, from ``fixtures/lr_decay.npz`` (made by ``fixtures/make_lr_decay_fixtures.py``); the
+rest are closed forms.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from course_lib.layers import Dense
+from course_lib.losses import mse
 from course_lib.optimizers import SGD
 from course_lib.schedules import (
     Schedule,
@@ -25,9 +29,13 @@ from course_lib.schedules import (
     step_decay,
     warmup,
 )
+from course_lib.training import fit
 
-REFERENCE = np.load(Path(__file__).parent / "fixtures" / "schedules.npz")
+FIXTURES = Path(__file__).parent / "fixtures"
+REFERENCE = np.load(FIXTURES / "schedules.npz")
 CONFIGS = json.loads(str(REFERENCE["configs"]))
+LR_DECAY = np.load(FIXTURES / "lr_decay.npz")
+LR_DECAY_CONFIGS = json.loads(str(LR_DECAY["configs"]))
 
 
 def values(schedule, n):
@@ -241,3 +249,52 @@ def test_numpy_integer_t_is_accepted():
 def test_bad_arguments_are_named(make, name, error):
     with pytest.raises(error, match=name):
         make()
+
+
+# --- PyTorch: warm-up, LambdaLR, and how scheduler.step() counts -------------------------------
+
+
+def test_warmup_then_cosine_matches_torch_linear_lr_then_cosine_annealing_lr():
+    c = LR_DECAY_CONFIGS["warmup_cosine"]
+    ours = warmup(cosine_decay(c["lr0"], c["t_max"], c["lr_min"]),
+                            c["warmup_steps"])
+    np.testing.assert_allclose(values(ours, c["n"]), LR_DECAY["warmup_cosine"],
+                               rtol=1e-12, atol=1e-15)
+
+
+def test_warmup_of_a_constant_matches_torch_linear_lr_with_start_factor_one_over_w_plus_1():
+    c = LR_DECAY_CONFIGS["linear_warmup"]
+    ours = warmup(constant(c["lr0"]), c["warmup_steps"])
+    np.testing.assert_allclose(values(ours, c["n"]), LR_DECAY["linear_warmup"], rtol=1e-12)
+
+
+def test_staircase_inverse_time_decay_matches_torch_lambda_lr():
+    c = LR_DECAY_CONFIGS["lambda_staircase"]
+    ours = inverse_time_decay(c["lr0"], c["decay_rate"], c["decay_steps"],
+                                        staircase=True)
+    np.testing.assert_allclose(values(ours, c["n"]), LR_DECAY["lambda_staircase"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("key", ["step_per_epoch", "step_per_batch"])
+def test_scheduler_step_counts_epochs_or_batches(key):
+    c = LR_DECAY_CONFIGS[key]
+    per_epoch = step_decay(c["lr0"], c["step_size"], c["gamma"])
+    batches = c["batches"]
+    if key == "step_per_epoch":  # scheduler.step() once per epoch: t counts epochs
+        ours = values(lambda t: per_epoch(t // batches), c["epochs"] * batches)
+    else:  # scheduler.step() after every batch: t counts optimizer steps
+        ours = values(per_epoch, c["epochs"] * batches)
+    np.testing.assert_allclose(ours, LR_DECAY[key], rtol=1e-12)
+
+
+def test_fit_with_a_per_epoch_lambda_uses_the_rates_torch_uses_per_epoch():
+    c = LR_DECAY_CONFIGS["step_per_epoch"]
+    batch_size = 2
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(c["batches"] * batch_size, 3))
+    y = rng.normal(size=(len(X), 1))
+    per_epoch = step_decay(c["lr0"], c["step_size"], c["gamma"])
+    steps_per_epoch = math.ceil(len(X) / batch_size)
+    history = fit(Dense(3, 1, rng=0), mse, SGD(c["lr0"]), X, y, epochs=c["epochs"],
+                  batch_size=batch_size, schedule=lambda t: per_epoch(t // steps_per_epoch))
+    np.testing.assert_allclose(history.step_lr, LR_DECAY["step_per_epoch"], rtol=1e-12)

@@ -11,12 +11,6 @@ from hypothesis import strategies as st
 
 from course_lib.stats import Summary, bin_fractions, mean_and_band, summarize, t_quantile
 
-
-def noisy_curves(seed=0, seeds=5, steps=30) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return np.exp(-0.1 * np.arange(steps)) * rng.uniform(0.5, 1.5, size=(seeds, steps))
-
-
 # --- Student's t ------------------------------------------------------------------------------
 
 # Two-sided critical values from printed t tables (e.g. NIST/SEMATECH e-Handbook, table 1.3.6.7.2).
@@ -115,7 +109,7 @@ def test_summarize_refuses_bad_arguments(values, confidence, error, message):
 # --- mean_and_band -------------------------------------------------------------------------
 
 
-def test_std_band_is_the_mean_plus_minus_the_sample_std_of_the_finite_runs():
+def test_std_band_is_the_mean_plus_minus_the_sample_std_of_the_finite_runs(noisy_curves):
     curves = noisy_curves()
     curves[0, 10:] = np.nan  # a diverged run
     curves[3, 4] = np.inf
@@ -127,7 +121,7 @@ def test_std_band_is_the_mean_plus_minus_the_sample_std_of_the_finite_runs():
     np.testing.assert_allclose(high, mean + std, rtol=1e-12)
 
 
-def test_ci_band_matches_summarize_step_by_step():
+def test_ci_band_matches_summarize_step_by_step(noisy_curves):
     curves = noisy_curves(seed=1)
     curves[1, 20:] = np.nan
     for confidence in (0.9, 0.95):
@@ -154,7 +148,7 @@ def test_steps_with_fewer_than_two_finite_runs():
     assert np.isnan(low[1:]).all() and np.isnan(high[1:]).all()
 
 
-def test_mean_and_band_leaves_its_input_alone():
+def test_mean_and_band_leaves_its_input_alone(noisy_curves):
     curves = noisy_curves()
     curves[2, 5] = np.nan
     before = curves.copy()
@@ -192,3 +186,4 @@ def test_summary_is_exported_and_frozen():
     assert isinstance(s, Summary)
     with pytest.raises(AttributeError):
         s.mean = 0.0
+

@@ -134,23 +134,18 @@ def test_batch_norm_runs_reject_a_last_batch_of_one_and_bad_input():
 # --- 08: residual_runs ------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def res_runs():
-    X, y = digits_subset(64, 0, dtype=np.float32, scale_on="all")
-    return residual_runs(X, y, depths=(2, 4), epochs=2, batch_size=32)
-
-
-def test_residual_runs_record_every_layer_at_init_and_per_epoch(res_runs):
-    assert list(res_runs) == [(init, kind, depth) for init in RESIDUAL_INITS
-                              for kind in ("plain", "residual") for depth in (2, 4)]
-    for (_, _, depth), run in res_runs.items():
+def test_residual_runs_record_every_layer_at_init_and_per_epoch(residual_grid):
+    # residual_grid (conftest.py): 64 digits, depths 2 and 4, 2 epochs of batches of 32
+    assert list(residual_grid) == [(init, kind, depth) for init in RESIDUAL_INITS
+                                   for kind in ("plain", "residual") for depth in (2, 4)]
+    for (_, _, depth), run in residual_grid.items():
         assert isinstance(run, ResidualRun)
         assert run.norms.shape == (3, depth + 2)
         assert run.step_loss.shape == (4,)  # 2 epochs of 2 steps
         np.testing.assert_array_equal(run.norms[1:, 0], run.history.grad_norm["0.W"][1:])
     # the small init starves the plain network's first layer as it gets deeper
     # (two more layers, each multiplying it by about 0.1 * sqrt(32 / 2) = 0.4)
-    plain = {depth: res_runs["std 0.1", "plain", depth].norms[0, 0] for depth in (2, 4)}
+    plain = {depth: residual_grid["std 0.1", "plain", depth].norms[0, 0] for depth in (2, 4)}
     assert plain[4] / plain[2] < 0.3
 
 
@@ -303,3 +298,4 @@ def test_the_drivers_name_bad_data(driver):
         driver(X, y[:-1])
     with pytest.raises(ValueError, match="y must hold one integer class label"):
         driver(X, y.astype(float))
+

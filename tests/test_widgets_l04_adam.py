@@ -1,37 +1,12 @@
-"""Lesson 04's library additions: the explorer."""
-
-import io
+"""Lesson 04's explorer: Adam next to gradient descent, momentum, Nesterov and RMSProp."""
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from course_lib import widgets
 
 
-def pixels(png: bytes) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
-
-
-def test_moving_each_control_redraws():
-    explorer = widgets.adam_explorer()
-    for name, value in [("lr", 0.3), ("beta1", 0.5), ("beta2", 0.99),
-                        ("bias_correction", False), ("problem", "bowl κ = 100, rotated 30°")]:
-        before = explorer.image.value
-        explorer.set(**{name: value})
-        assert explorer.image.value != before, name
-
-
-def test_a_blitted_redraw_equals_a_full_render():
-    explorer = widgets.adam_explorer()
-    explorer.set(lr=0.05)
-    explorer.set(beta1=0.7)  # fast path: only the moving artists are redrawn
-    blitted = pixels(explorer.png())
-    explorer.render()
-    np.testing.assert_array_equal(blitted, pixels(explorer.png()))
-
-
-def test_switching_problems_and_back_gives_the_same_picture():
+def test_switching_problems_and_back_gives_the_same_picture(pixels):
     explorer = widgets.adam_explorer()
     first = pixels(explorer.png())
     explorer.set(problem="bowl κ = 100, rotated 30°")
@@ -64,3 +39,4 @@ def test_the_sliders_drive_the_optimizers_that_have_the_knob():
 def test_an_unknown_problem_is_refused():
     with pytest.raises(ValueError, match="problem must be one of"):
         widgets.adam_explorer(problem="Himmelblau")
+

@@ -156,18 +156,6 @@ def test_changing_x_is_reported(capsys):
     assert "changed its input 'x'" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("check", [checks.check_batchnorm_forward,
-                                   checks.check_batchnorm_backward, checks.check_running_stats])
-def test_stubs_say_not_implemented_and_none_is_explained(capsys, check):
-    def stub(*args):
-        raise NotImplementedError
-
-    assert check(stub) is False
-    assert "not implemented yet" in capsys.readouterr().out
-    assert check(lambda *args: None) is False
-    assert "got None" in capsys.readouterr().out
-
-
 def test_a_learner_who_prints_still_passes(capsys):
     def chatty(dy, x, gamma, eps):
         print("shapes", dy.shape, x.shape)
@@ -175,7 +163,3 @@ def test_a_learner_who_prints_still_passes(capsys):
 
     assert checks.check_batchnorm_backward(chatty) is True
 
-
-def test_passing_something_else_than_a_function_is_an_error():
-    with pytest.raises(TypeError, match="pass your function itself"):
-        checks.check_running_stats(None)

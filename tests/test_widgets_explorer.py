@@ -1,0 +1,141 @@
+"""``course_lib.widgets.explorer``: redraws and blitting, for the Explorer and every lesson's.
+
+Every lesson's explorer is built small (from the runs in ``conftest.py`` where it accepts
+precomputed runs) and held to the same contract: moving any control changes the picture, and
+what a blitted redraw shows is what a full ``render()`` shows.
+"""
+
+import math
+import pkgutil
+from collections.abc import Callable
+from typing import NamedTuple
+
+import ipywidgets
+import numpy as np
+import pytest
+
+from course_lib import plots, widgets
+
+
+class ExplorerCase(NamedTuple):
+    build: Callable  # build(fixture) -> Explorer, with fixture(name) a conftest fixture's value
+    moves: list[tuple[str, object]]  # one control at a time; together they move every control
+    blitted: list[dict]  # set(...) calls that only move artists: no full render
+
+
+EXPLORERS = {
+    "l00_gradient_descent": ExplorerCase(
+        lambda fixture: widgets.gradient_descent_explorer(),
+        [("lr", 1.7), ("kappa", 30.0)],
+        [{"lr": 0.4}, {"lr": 1.9}]),
+    "l01_feature_scaling": ExplorerCase(
+        lambda fixture: widgets.feature_scaling_explorer(steps=20),
+        [("scaler", "z-score"), ("lr", 0.5)],
+        [{"lr": 1.2}, {"lr": 2.2}]),  # the last one diverges
+    "l02_momentum": ExplorerCase(
+        lambda fixture: widgets.momentum_explorer(),
+        [("beta", 0.5), ("lr", 20.0), ("nesterov", True)],
+        [{"beta": 0.3, "lr": 2.0}, {"beta": 0.95, "lr": 40.0, "nesterov": False}]),
+    "l03_rmsprop": ExplorerCase(
+        lambda fixture: widgets.rmsprop_explorer(),
+        [("lr", 0.2), ("beta", 0.5), ("eps", 0.1), ("problem", "Rosenbrock")],
+        [{"lr": 0.01}, {"lr": 0.2, "beta": 0.99}]),
+    "l04_adam": ExplorerCase(
+        lambda fixture: widgets.adam_explorer(),
+        [("lr", 0.3), ("beta1", 0.5), ("beta2", 0.99), ("bias_correction", False),
+         ("problem", "bowl κ = 100, rotated 30°")],
+        [{"lr": 0.05}, {"beta1": 0.7}]),
+    "l05_mini_batch": ExplorerCase(
+        lambda fixture: widgets.mini_batch_explorer(fixture("mini_batch_grid")),
+        [("smoothing", 1.0), ("batch_size", 64), ("lr", 0.01)],
+        [{"batch_size": 8, "lr": 50.0}, {"batch_size": 8, "lr": 0.1, "smoothing": 0.5}]),
+    "l06_learning_rate_decay": ExplorerCase(
+        lambda fixture: widgets.lr_schedule_explorer(steps=100, chains=10),
+        # each schedule shows only its own sliders: move them while it is chosen
+        [("lr0", 0.2), ("warmup", 20), ("t_max", 60), ("schedule", "step"), ("interval", 20),
+         ("factor", 0.5), ("schedule", "exponential"), ("gamma", 0.97),
+         ("schedule", "inverse-time"), ("decay_rate", 0.1)],
+        [{"lr0": 0.5}, {"lr0": 1.2, "warmup": 10}]),
+    "l07_batch_normalization": ExplorerCase(
+        lambda fixture: widgets.batch_norm_explorer(fixture("batch_norm_grid")),
+        [("depth", 0), ("lr", 0.03), ("batch_norm", False), ("lr", 1e4)],
+        # rows appear, then a diverged run: empty rows and "diverged" titles
+        [{"depth": 2, "lr": 0.3, "batch_norm": True}, {"lr": 1e4, "batch_norm": False}]),
+    "l08_residual_layers": ExplorerCase(
+        lambda fixture: widgets.residual_explorer(runs=fixture("residual_grid"), depth=2),
+        [("epoch", 1), ("depth", 4), ("init", "He")],
+        [{"depth": 2, "init": "std 0.1", "epoch": 1}, {"depth": 4, "init": "He", "epoch": 2}]),
+    "l09_putting_it_together": ExplorerCase(
+        lambda fixture: widgets.recipe_explorer(fixture("recipe_grid"),
+                                                fixture("recipe_techniques")),
+        [("z_score", False), ("mini_batch", False), ("batch_norm", False)],
+        [{"z_score": True, "mini_batch": True}, {"batch_norm": True, "mini_batch": False}]),
+}
+
+
+def test_every_lesson_module_has_its_explorer_in_the_contract_test():
+    lessons = {module.name for module in pkgutil.iter_modules(widgets.__path__)}
+    assert set(EXPLORERS) == lessons - {"explorer"}
+
+
+@pytest.mark.parametrize("lesson", sorted(EXPLORERS))
+def test_every_control_redraws_and_a_blitted_redraw_equals_a_full_render(
+        lesson, request, monkeypatch, pixels):
+    case = EXPLORERS[lesson]
+    explorer = case.build(request.getfixturevalue)
+    assert {name for name, _ in case.moves} == set(explorer.controls)
+    seen = [explorer.image.value]
+    for name, value in case.moves:  # as in the notebook: one control moves, one redraw
+        explorer.controls[name].value = value
+        seen.append(explorer.image.value)
+        assert seen[-1] != seen[-2], name
+    assert len(set(seen)) == len(seen)  # no two settings look the same
+    assert len(explorer.redraw_ms) == len(seen)
+    assert all(math.isfinite(ms) and ms > 0 for ms in explorer.redraw_ms)
+
+    full_renders = []
+    render = explorer.render
+    monkeypatch.setattr(explorer, "render", lambda: full_renders.append(1) or render())
+    for values in case.blitted:
+        explorer.set(**values)
+    assert full_renders == []  # only the moving artists were drawn, over the cached rest
+    blitted = pixels(explorer.png())
+    render()
+    np.testing.assert_array_equal(blitted, pixels(explorer.png()))
+
+
+# --- the Explorer itself ------------------------------------------------------------------------
+
+
+def test_set_moves_several_controls_with_one_redraw():
+    explorer = widgets.gradient_descent_explorer()
+    n = len(explorer.redraw_ms)
+    explorer.set(lr=0.5, kappa=30.0)
+    assert len(explorer.redraw_ms) == n + 1
+    assert explorer.values == {"lr": 0.5, "kappa": pytest.approx(30.0)}
+
+
+def test_set_rejects_unknown_controls():
+    explorer = widgets.gradient_descent_explorer()
+    with pytest.raises(ValueError, match="unknown controls"):
+        explorer.set(momentum=0.9)
+
+
+def test_a_draw_that_returns_none_renders_everything():
+    figure, (ax,) = plots.new_figure()
+    (line,) = ax.plot([0, 1], [0, 1])
+    slider = ipywidgets.FloatSlider(value=1.0, min=0.0, max=2.0)
+
+    def draw(slope):
+        line.set_ydata([0, slope])
+
+    explorer = widgets.Explorer(figure, {"slope": slider}, draw)
+    first = explorer.image.value
+    slider.value = 2.0
+    assert explorer.image.value != first
+
+
+def test_snapshot_is_a_png_picture():
+    snapshot = widgets.gradient_descent_explorer().snapshot()
+    assert snapshot.format == "png"
+    assert snapshot.data[:8] == b"\x89PNG\r\n\x1a\n"
