@@ -65,16 +65,7 @@ def test_the_cases_are_reproducible(check, capsys):
     assert report(check, lambda *args, **kwargs: None, capsys) == first
 
 
-# These wrap the learner's function before run_cases sees it, and so lose its check: the
-# learner gets five "'str' object is not callable" failures instead of one clear TypeError.
-WRAPS_THE_FUNCTION_UNCHECKED = {checks.check_momentum_step, checks.check_inverse_time_staircase,
-                                checks.check_warmup_cosine, checks.check_noise_floor}
-
-
-@pytest.mark.parametrize("check", [
-    pytest.param(check, marks=pytest.mark.xfail(strict=True, reason="no callable check"))
-    if check in WRAPS_THE_FUNCTION_UNCHECKED else check for check in CHECKERS],
-    ids=lambda check: check.__name__)
+@pytest.mark.parametrize("check", CHECKERS, ids=lambda check: check.__name__)
 @pytest.mark.parametrize("not_a_function", ["solution", None])
 def test_something_else_than_a_function_is_a_type_error(check, not_a_function):
     with pytest.raises(TypeError, match="pass your function itself"):

@@ -123,9 +123,15 @@ class WrongBiasDense(Dense):
 class NaiveBatchNorm(BatchNorm):
     """The classic mistake: treating the batch mean and variance as constants in backward."""
 
+    def forward(self, x, training=True):
+        # the 1/sqrt(var + eps) that normalises this forward: the batch's, or the running one
+        var = x.var(axis=0) if training else self.running_var
+        self.inv_std = 1.0 / np.sqrt(var + self.eps)
+        return super().forward(x, training)
+
     def backward(self, dy):
         super().backward(dy)
-        return dy * self.params["gamma"] * self._inv_std
+        return dy * self.params["gamma"] * self.inv_std
 
 
 def test_check_layer_finds_a_wrong_parameter_gradient():

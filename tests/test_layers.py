@@ -756,3 +756,15 @@ def test_containers_reject_non_layers_duplicates_and_empty():
     dense = Dense(2, 2)
     with pytest.raises(ValueError, match="twice"):
         Sequential(dense, Residual(Sequential(dense)))
+
+
+def test_residual_of_a_linear_chain_backpropagates_through_identity_plus_jacobian():
+    rng = np.random.default_rng(5)
+    layers = [Dense(3, 3, rng=rng, init=0.4) for _ in range(3)]
+    chain = Sequential(*(Residual(layer) for layer in layers))
+    chain.forward(rng.normal(size=(1, 3)))
+    g = rng.normal(size=(1, 3))
+    expected = g.copy()
+    for layer in reversed(layers):  # J_k = W_k^T in the row convention y = x @ W
+        expected = expected @ (np.eye(3) + layer.W.T)
+    np.testing.assert_allclose(chain.backward(g), expected, rtol=1e-12)

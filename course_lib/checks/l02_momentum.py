@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from course_lib.checks.core import describe, run_cases
+from course_lib.checks.core import check_learner_function, describe, run_cases
 from course_lib.validation import check_rng
 
 
@@ -49,6 +49,7 @@ def check_momentum_step(learner_fn: Callable[..., tuple], seed: int = 0) -> bool
     ``params``' keys. Cases: dicts of one to three arrays of several shapes,
     zero and non-zero velocities, beta from 0 to 0.99.
     """
+    check_learner_function(learner_fn)
     rng = check_rng("seed", seed)
     shapes = [(3,), (2, 3), (4, 1), (5,)]
     cases = []

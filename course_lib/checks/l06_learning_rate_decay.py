@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from course_lib.checks.core import describe, run_cases
+from course_lib.checks.core import check_learner_function, describe, run_cases
 from course_lib.problems import NoisyQuadratic
 from course_lib.schedules import cosine_decay, inverse_time_decay, warmup
 from course_lib.validation import check_rng
@@ -48,6 +48,7 @@ def check_inverse_time_staircase(learner_fn: Callable[..., float], seed: int = 0
     sequence, so a mismatch ``at index (k,)`` is at ``epoch = k``. Cases: intervals from 1 to
     7 epochs, decay rates from 0 to 2.
     """
+    check_learner_function(learner_fn)
     rng = check_rng("seed", seed)
     cases = []
     for interval, decay_rate in [(1, 1.0), (3, 0.5), (5, 0.3), (int(rng.integers(2, 8)), 0.0),
@@ -82,6 +83,7 @@ def check_warmup_cosine(learner_fn: Callable[..., float], seed: int = 0) -> bool
     Each case calls the function for ``t = 0 … T−1`` and compares the whole sequence, so a
     mismatch ``at index (k,)`` is at ``t = k``. Cases: no warm-up, short and long warm-ups.
     """
+    check_learner_function(learner_fn)
     rng = check_rng("seed", seed)
     cases = []
     for warmup_steps, total_steps in [(0, 20), (5, 30), (1, 8), (int(rng.integers(5, 20)), 60),
@@ -112,6 +114,7 @@ def check_noise_floor(learner_fn: Callable[..., float], seed: int = 0) -> bool:
     (``problems.NoisyQuadratic.noise_floor``). Cases: ``lr·L`` from 0.01 to 1.9 (where the
     small-rate approximation ``lr·σ²/4`` is far off), curvatures and noise levels from 0.1 to 10.
     """
+    check_learner_function(learner_fn)
     rng = check_rng("seed", seed)
     cases = []
     for lr_times_L in [0.01, 0.5, 1.0, 1.9, float(rng.uniform(0.05, 1.95))]:
