@@ -564,7 +564,8 @@ def _flat_bases(params: object, grads: object) -> tuple[np.ndarray, np.ndarray] 
 
 def _check_params_and_grads(params: object, grads: object) -> None:
     """Raise unless params and grads are dicts of finite float arrays that match name for name."""
-    if not (isinstance(params, Mapping) and isinstance(grads, Mapping)):
+    if not (type(params) is type(grads) is dict
+            or isinstance(params, Mapping) and isinstance(grads, Mapping)):
         arg, value = ("grads", grads) if isinstance(params, Mapping) else ("params", params)
         raise TypeError(
             f"{arg} must be a dict mapping names to numpy arrays, got {type(value).__name__}"

@@ -113,16 +113,15 @@ def check_array(
     (with ``finite=True``) holds NaN or infinity.
     """
     arr = np.asarray(x)
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_
-    ):
-        raise TypeError(f"{name} must be a numeric array, got dtype {arr.dtype}")
-    if np.iscomplexobj(arr):
+    kind = arr.dtype.kind  # "f" float, "i"/"u" integer, "b" bool, "c" complex, ...
+    if kind == "c":
         raise TypeError(f"{name} must be real, got dtype {arr.dtype}")
-    if not np.issubdtype(arr.dtype, np.floating):
+    if kind not in "fiub":
+        raise TypeError(f"{name} must be a numeric array, got dtype {arr.dtype}")
+    if kind != "f":
         arr = arr.astype(np.float64)
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
-    if finite and not np.all(np.isfinite(arr)):
+    if finite and not np.isfinite(arr).all():
         raise ValueError(f"{name} contains NaN or infinity")
     return arr
