@@ -54,10 +54,11 @@ Adagrad, for example (``s ← s + g²``, ``w ← w − lr·g / (√s + eps)``)::
     class Adagrad(Optimizer):
         rule = staticmethod(adagrad_update)
         hyperparameter_names = ("lr", "eps")
+        eps = Hyperparameter(check_nonnegative)   # checked whenever it is set
 
         def __init__(self, lr, eps=1e-10):
             super().__init__(lr)
-            self.eps = check_nonnegative("eps", eps)
+            self.eps = eps
 
         def init_state(self, w):
             return {"s": np.zeros_like(w)}
@@ -78,7 +79,7 @@ import numpy as np
 from course_lib.validation import check_beta, check_bool, check_nonnegative, check_positive
 
 __all__ = [
-    "Optimizer", "SGD", "Momentum", "RMSProp", "Adam", "AdamW",
+    "Optimizer", "Hyperparameter", "SGD", "Momentum", "RMSProp", "Adam", "AdamW",
     "sgd_update", "momentum_update", "rmsprop_update", "adam_update", "adamw_update",
     "momentum_init", "rmsprop_init", "adam_init",
 ]
@@ -220,6 +221,26 @@ def adamw_update(w: np.ndarray, g: np.ndarray, state: State, *, lr: float, beta1
 # --- the classes -------------------------------------------------------------------------------
 
 
+class Hyperparameter:
+    """An attribute checked whenever it is set, e.g. ``beta = Hyperparameter(check_beta)``.
+
+    ``opt.beta = 1.0`` then raises at once, naming ``beta``, instead of a step failing later
+    with its state half-advanced; the old value stays.
+    """
+
+    def __init__(self, check: Callable[[str, object], object]) -> None:
+        self.check = check
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, optimizer: object, owner: type | None = None) -> object:
+        return self if optimizer is None else optimizer.__dict__[self.name]
+
+    def __set__(self, optimizer: object, value: object) -> None:
+        optimizer.__dict__[self.name] = self.check(self.name, value)
+
+
 class Optimizer:
     """What every optimizer shares: the learning rate, the checks, the state per name.
 
@@ -232,6 +253,7 @@ class Optimizer:
 
     rule: Callable[..., State]
     hyperparameter_names: tuple[str, ...] = ("lr",)
+    lr = Hyperparameter(check_positive)  # settable between steps (a schedule does this)
     elementwise: bool = False  # True if the rule treats every element on its own (see step)
 
     def __init__(self, lr: float) -> None:
@@ -241,18 +263,15 @@ class Optimizer:
         self._flat: _FlatStep | None = None
 
     @property
-    def lr(self) -> float:
-        """The learning rate: a finite number > 0, settable between steps."""
-        return self._lr
-
-    @lr.setter
-    def lr(self, value: float) -> None:
-        self._lr = check_positive("lr", value)
-
-    @property
     def hyperparameters(self) -> dict[str, object]:
         """The keyword arguments of ``rule``, with their current values."""
         return {name: getattr(self, name) for name in self.hyperparameter_names}
+
+    def check_hyperparameters(self) -> None:
+        """Raise if the hyperparameters, each valid alone, do not make sense together.
+
+        ``step`` calls it before it changes anything; each one alone is checked when set.
+        """
 
     def init_state(self, w: np.ndarray) -> State:
         """The state of one parameter before its first step (none for plain SGD)."""
@@ -268,6 +287,7 @@ class Optimizer:
         calls. The state is then kept in flat arrays too, and ``state[name]`` holds views into
         them, so it reads as usual. The checks are the same on both paths.
         """
+        self.check_hyperparameters()
         if self.elementwise:
             if self._flat is None or not self._flat.matches(self.state, params, grads):
                 self._flat = _FlatStep.build(self, params, grads)
@@ -306,10 +326,11 @@ class SGD(Optimizer):
     rule = staticmethod(sgd_update)
     elementwise = True
     hyperparameter_names = ("lr", "weight_decay")
+    weight_decay = Hyperparameter(check_nonnegative)
 
     def __init__(self, lr: float, weight_decay: float = 0.0) -> None:
         super().__init__(lr)
-        self.weight_decay = check_nonnegative("weight_decay", weight_decay)
+        self.weight_decay = weight_decay
 
 
 class Momentum(Optimizer):
@@ -332,11 +353,12 @@ class Momentum(Optimizer):
     rule = staticmethod(momentum_update)
     elementwise = True
     hyperparameter_names = ("lr", "beta", "nesterov")
+    beta = Hyperparameter(check_beta)
+    nesterov = Hyperparameter(check_bool)
 
     def __init__(self, lr: float, beta: float = 0.9, nesterov: bool = False) -> None:
         super().__init__(lr)
-        self.beta = check_beta("beta", beta)
-        self.nesterov = check_bool("nesterov", nesterov)
+        self.beta, self.nesterov = beta, nesterov
 
     def init_state(self, w: np.ndarray) -> State:
         return momentum_init(w)
@@ -359,11 +381,12 @@ class RMSProp(Optimizer):
     rule = staticmethod(rmsprop_update)
     elementwise = True
     hyperparameter_names = ("lr", "beta", "eps")
+    beta = Hyperparameter(check_beta)
+    eps = Hyperparameter(check_nonnegative)
 
     def __init__(self, lr: float, beta: float = 0.9, eps: float = 1e-8) -> None:
         super().__init__(lr)
-        self.beta = check_beta("beta", beta)
-        self.eps = check_nonnegative("eps", eps)
+        self.beta, self.eps = beta, eps
 
     def init_state(self, w: np.ndarray) -> State:
         return rmsprop_init(w)
@@ -398,6 +421,11 @@ class Adam(Optimizer):
     rule = staticmethod(adam_update)
     elementwise = True
     hyperparameter_names = ("lr", "beta1", "beta2", "eps", "weight_decay", "bias_correction")
+    beta1 = Hyperparameter(check_beta)
+    beta2 = Hyperparameter(check_beta)
+    eps = Hyperparameter(check_nonnegative)
+    weight_decay = Hyperparameter(check_nonnegative)
+    bias_correction = Hyperparameter(check_bool)
 
     def __init__(
         self,
@@ -409,11 +437,8 @@ class Adam(Optimizer):
         bias_correction: bool = True,
     ) -> None:
         super().__init__(lr)
-        self.beta1 = check_beta("beta1", beta1)
-        self.beta2 = check_beta("beta2", beta2)
-        self.eps = check_nonnegative("eps", eps)
-        self.weight_decay = check_nonnegative("weight_decay", weight_decay)
-        self.bias_correction = check_bool("bias_correction", bias_correction)
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self.weight_decay, self.bias_correction = weight_decay, bias_correction
 
     def init_state(self, w: np.ndarray) -> State:
         return adam_init(w)
@@ -445,6 +470,17 @@ class AdamW(Adam):
         weight_decay: float = 0.01,
     ) -> None:
         super().__init__(lr, beta1, beta2, eps, weight_decay)
+        self.check_hyperparameters()
+
+    def check_hyperparameters(self) -> None:
+        """Refuse ``lr·weight_decay >= 1``: the shrink factor ``1 − lr·λ`` would zero the
+        weights or flip their sign at every step."""
+        if self.lr * self.weight_decay >= 1:
+            raise ValueError(
+                f"AdamW shrinks the weights by 1 - lr*weight_decay each step, and lr*weight_decay "
+                f"= {self.lr}*{self.weight_decay} >= 1 would zero or flip them; lower lr or "
+                "weight_decay"
+            )
 
 
 # --- the fast path: one rule call on flat arrays --------------------------------------------------
@@ -584,6 +620,7 @@ def _check_params_and_grads(params: object, grads: object) -> None:
         if not (
             type(w) is np.ndarray and type(g) is np.ndarray
             and g.shape == w.shape and g.dtype == w.dtype and w.dtype.kind == "f"
+            and w.dtype.itemsize >= 4
             and w.flags.writeable and not np.may_share_memory(w, g)
         ):
             _explain_bad_pair(name, w, g)
@@ -605,6 +642,11 @@ def _explain_bad_pair(name: str, w: object, g: object) -> None:
         raise TypeError(
             f"params[{name!r}] must be a floating-point array, got dtype {w.dtype}; "
             "create it with dtype=np.float64 or np.float32"
+        )
+    if w.dtype.itemsize < 4:
+        raise TypeError(
+            f"params[{name!r}] is {w.dtype}: in half precision eps and small squared gradients "
+            "round to 0 and the steps become NaN or infinite; use np.float32 or np.float64"
         )
     if not w.flags.writeable:
         raise ValueError(f"params[{name!r}] is read-only; the optimizer updates it in place")

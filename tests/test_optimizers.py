@@ -19,6 +19,7 @@ from course_lib.optimizers import (
     SGD,
     Adam,
     AdamW,
+    Hyperparameter,
     Momentum,
     Optimizer,
     RMSProp,
@@ -734,10 +735,11 @@ def adagrad_update(w, g, state, *, lr, eps, scratch=None):
 class Adagrad(Optimizer):
     rule = staticmethod(adagrad_update)
     hyperparameter_names = ("lr", "eps")
+    eps = Hyperparameter(check_nonnegative)
 
     def __init__(self, lr, eps=1e-10):
         super().__init__(lr)
-        self.eps = check_nonnegative("eps", eps)
+        self.eps = eps
 
     def init_state(self, w):
         return {"s": np.zeros_like(w)}
@@ -756,6 +758,8 @@ def test_adagrad_written_as_a_rule_and_a_thin_class_follows_its_formula():
         np.testing.assert_allclose(params["w"], [expected], rtol=1e-15)
     np.testing.assert_array_equal(opt.state["w"]["s"], [169.0])
     assert repr(opt) == "Adagrad(lr=0.5, eps=0.0)"
+    with pytest.raises(ValueError, match="eps must be >= 0"):
+        opt.eps = -1.0
 
 
 def test_adagrad_gets_the_contract_of_the_base_class():
@@ -870,3 +874,46 @@ def test_an_elementwise_rule_that_returns_new_arrays_keeps_the_state_per_name():
     for name in separate:
         np.testing.assert_array_equal(flat[name], separate[name])
         np.testing.assert_array_equal(flat_opt.state[name]["s"], separate_opt.state[name]["s"])
+
+
+# --- hyperparameters are checked whenever they are set -----------------------------------------
+
+# (optimizer, hyperparameter, a value refused alone)
+REFUSED_SETTINGS = [
+    (name, attr, bad)
+    for name, make in OPTIMIZERS.items()
+    for attr, bad in [("lr", 0.0), ("lr", float("nan")), ("weight_decay", -1.0), ("beta", 1.0),
+                      ("beta1", 1.0), ("beta2", -0.1), ("eps", -1.0), ("nesterov", 1),
+                      ("bias_correction", "yes")]
+    if attr in make().hyperparameters
+]
+
+
+@pytest.mark.parametrize("name, attr, bad", REFUSED_SETTINGS)
+def test_a_hyperparameter_set_after_construction_is_checked_and_keeps_its_value(name, attr, bad):
+    opt = OPTIMIZERS[name]()
+    before = opt.hyperparameters
+    with pytest.raises((TypeError, ValueError), match=attr):
+        setattr(opt, attr, bad)
+    assert opt.hyperparameters == before
+
+
+def test_adamw_refuses_a_decay_that_would_zero_or_flip_the_weights():
+    with pytest.raises(ValueError, match="lr\\*weight_decay"):
+        AdamW(2.0, weight_decay=0.5)
+    opt = AdamW(0.1, weight_decay=0.5)
+    params, grads = make_params(), make_grads(make_params())
+    before = {name: w.copy() for name, w in params.items()}
+    opt.lr = 4.0  # fine alone; together with weight_decay = 0.5 the factor 1 - lr·λ is -1
+    with pytest.raises(ValueError, match="lower lr or weight_decay"):
+        opt.step(params, grads)
+    assert opt.state == {}
+    for name, w in params.items():
+        np.testing.assert_array_equal(w, before[name])
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_half_precision_parameters_are_refused(name):
+    params = make_params(np.float16)
+    with pytest.raises(TypeError, match="float16.*use np.float32"):
+        OPTIMIZERS[name]().step(params, make_grads(params))
