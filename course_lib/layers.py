@@ -433,7 +433,16 @@ class Residual(Layer):
 
     def __init__(self, block: Layer) -> None:
         check_layer("block", block)
+        n_in, n_out = features(block)
+        if n_in is not None and n_out is not None and n_in != n_out:
+            raise ValueError(
+                f"Residual: the block maps {n_in} features to {n_out}, but x + block(x) needs "
+                "the block to keep the width"
+            )
         self.block = block
+        # a block that tells its widths was checked above; for another, forward checks the shape
+        # after the block ran, and must then undo what the block did to its buffers
+        self._width_unknown = n_in is None or n_out is None
         self.params = block.params
         self.grads = block.grads
         self.buffers = getattr(block, "buffers", {})
@@ -444,8 +453,11 @@ class Residual(Layer):
         """``y = x + block(x)``."""
         check_bool("training", training)
         _check_input("Residual", x, None, None)
+        kept = {k: b.copy() for k, b in self.buffers.items()} if self._width_unknown else {}
         fx = self.block.forward(x, training)
         if fx.shape != x.shape:
+            for k, b in kept.items():  # undo the block's running statistics: nothing changes
+                self.buffers[k][...] = b
             raise ValueError(
                 f"Residual: the block must keep the shape of its input for x + block(x); "
                 f"it maps {x.shape} to {fx.shape}"
@@ -495,6 +507,7 @@ class Sequential(Layer):
             raise ValueError("Sequential needs at least one layer")
         for i, layer in enumerate(layers):
             check_layer(f"layer {i}", layer)
+        _check_widths_chain(layers)
         self.layers = list(layers)
         seen: set[int] = set()
         for layer in _walk(self):
@@ -602,6 +615,52 @@ def _move_into_one_buffer(model: Sequential, kind: str) -> np.ndarray:
             if id(a) in views:
                 entries[name] = views[id(a)]
     return flat
+
+
+def features(layer: object) -> tuple[int | None, int | None]:
+    """``(features in, features out)`` of a layer; ``None`` where the layer does not fix it.
+
+    ``Dense(64, 32)`` gives ``(64, 32)``, ``BatchNorm(32)`` ``(32, 32)``, ``ReLU()``
+    ``(None, None)`` (it keeps whatever width it gets), a ``Residual`` its block's width, a
+    ``Sequential`` the first width it takes and the last it gives. A layer of the learner's
+    tells its widths by ``in_features`` and ``out_features`` attributes, if it has them.
+    """
+    if isinstance(layer, Sequential):
+        return _check_widths_chain(layer.layers)
+    if isinstance(layer, Residual):
+        n_in, n_out = features(layer.block)
+        return (n_in, n_in) if n_in is not None else (n_out, n_out)
+    if isinstance(layer, BatchNorm):
+        return layer.num_features, layer.num_features
+    n_in, n_out = getattr(layer, "in_features", None), getattr(layer, "out_features", None)
+    if isinstance(n_in, int) and isinstance(n_out, int):
+        return n_in, n_out
+    return None, None
+
+
+def _check_widths_chain(layers: tuple | list) -> tuple[int | None, int | None]:
+    """Raise, naming the layer, if a layer takes another width than the one before gives.
+
+    Returns the chain's ``features``. A layer of unknown widths that is not a ``ReLU`` may
+    change the width, so the check starts afresh after it.
+    """
+    first_in = width = None
+    known = True  # False after a layer that may change the width in a way we cannot tell
+    for i, layer in enumerate(layers):
+        n_in, n_out = features(layer)
+        if n_in is not None:
+            if width is not None and n_in != width:
+                raise ValueError(
+                    f"Sequential: layer {i} ({type(layer).__name__}) takes {n_in} features, "
+                    f"but the layers before it give {width}"
+                )
+            if first_in is None and width is None and known:
+                first_in = n_in
+        if n_out is not None:
+            width = n_out
+        elif not isinstance(layer, ReLU):
+            width, known = None, False
+    return first_in, width
 
 
 def _walk(layer: object) -> Iterator[object]:

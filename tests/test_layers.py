@@ -24,6 +24,7 @@ from course_lib.layers import (
     ReLU,
     Residual,
     Sequential,
+    features,
     skips_input_grad,
 )
 from course_lib.losses import softmax_cross_entropy
@@ -738,9 +739,52 @@ def test_training_flag_must_be_a_bool():
         BatchNorm(3).forward(np.ones((4, 3)), training="eval")
 
 
+class Widen:
+    """A learner's layer that tells no widths: Sequential and Residual cannot check it early."""
+
+    params, grads = {}, {}
+
+    def forward(self, x, training=True):
+        return np.concatenate([x, x], axis=1)
+
+    def backward(self, dy):
+        half = dy.shape[1] // 2
+        return dy[:, :half] + dy[:, half:]
+
+
 def test_residual_block_must_keep_the_shape():
+    # a block of known widths is refused when the Residual is made ...
+    with pytest.raises(ValueError, match="maps 3 features to 2.*keep the width"):
+        Residual(Dense(3, 2))
+    with pytest.raises(ValueError, match="maps 3 features to 4"):
+        Residual(Sequential(Dense(3, 4), ReLU()))
+    # ... one that tells no widths when its output has another shape, leaving batch norm as it was
+    bn = BatchNorm(3)
+    block = Residual(Sequential(bn, Widen()))
+    before = bn.running_mean.copy()
     with pytest.raises(ValueError, match=r"same shape|keep the shape"):
-        Residual(Dense(3, 2)).forward(np.ones((4, 3)))
+        block.forward(np.ones((4, 3)))
+    np.testing.assert_array_equal(bn.running_mean, before)
+
+
+@pytest.mark.parametrize("layers, message", [
+    ((Dense(4, 3), ReLU(), Dense(4, 2)), r"layer 2 \(Dense\) takes 4 features, .* give 3"),
+    ((Dense(4, 3), BatchNorm(4)), r"layer 1 \(BatchNorm\) takes 4 features, .* give 3"),
+    ((Sequential(Dense(4, 3), ReLU()), Dense(2, 2)), r"layer 1 \(Dense\) takes 2"),
+    ((Dense(4, 3), Residual(Dense(2, 2))), r"layer 1 \(Residual\) takes 2"),
+])
+def test_sequential_refuses_layers_whose_widths_do_not_chain(layers, message):
+    with pytest.raises(ValueError, match=message):
+        Sequential(*layers)
+
+
+def test_widths_are_read_through_containers_and_unknown_layers_reset_the_check():
+    model = Sequential(Dense(4, 3), ReLU(), Residual(Sequential(Dense(3, 3), BatchNorm(3))),
+                       Dense(3, 2))
+    assert features(model) == (4, 2)
+    assert features(ReLU()) == (None, None)
+    assert features(Sequential(Widen(), Dense(6, 2))) == (None, 2)
+    Sequential(Dense(4, 3), Widen(), Dense(6, 2))  # the unknown layer may change the width
 
 
 def test_containers_reject_non_layers_duplicates_and_empty():

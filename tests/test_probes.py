@@ -68,8 +68,20 @@ def test_training_outputs_use_the_batch_statistics_and_leave_the_running_ones():
     assert bn.running_mean is model.buffers["1.running_mean"]
 
 
+class Refuses:
+    """A layer that refuses its input, as a learner's layer of the wrong width would."""
+
+    params, grads = {}, {}
+
+    def forward(self, x, training=True):
+        raise ValueError(f"this layer takes 5 features, got {x.shape[1]}")
+
+    def backward(self, dy):
+        return dy
+
+
 def test_running_statistics_are_restored_when_a_layer_raises():
-    model = Sequential(BatchNorm(4), Dense(5, 2, rng=0))  # the Dense layer has the wrong width
+    model = Sequential(BatchNorm(4), Refuses(), Dense(5, 2, rng=0))
     with pytest.raises(ValueError, match="5 features"):
         layer_outputs(model, data(), training=True)
     np.testing.assert_array_equal(model[0].running_mean, np.zeros(4))
