@@ -16,8 +16,9 @@ imported by name: ``course_lib.stats`` (summarize, Student-t intervals, bands),
 ``course_lib.losses``, ``course_lib.gradcheck``, ``course_lib.networks`` (mlp,
 the one network builder, and the lessons' networks as PRESETS),
 ``course_lib.training`` (fit), ``course_lib.experiments`` (seeds x settings
-grids, tables), ``course_lib.probes`` and ``course_lib.studies`` (the
-experiments of lessons 05, 07, 08 and 09).
+grids, tables), ``course_lib.probes``, ``course_lib.studies`` (the
+experiments of lessons 05, 07, 08 and 09) and ``course_lib.io`` (save and load
+the ``state_dict()`` of models, optimizers and scalers).
 
 The display layer (``course_lib.plots``, ``course_lib.widgets``, needing
 matplotlib and ipywidgets) and the exercise checkers (``course_lib.checks``)

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 
@@ -135,6 +135,39 @@ class Layer:
 
     def __call__(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         return self.forward(x, training)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of the parameters and buffers (running statistics), by name.
+
+        A ``Sequential`` names them by position, ``"0.W"``, ``"1.running_mean"``, as in
+        ``params``; ``course_lib.io.save`` writes them to a file.
+        """
+        return {name: array.copy() for name, array in _named_arrays(self).items()}
+
+    def load_state_dict(self, state: Mapping[str, np.ndarray], strict: bool = True) -> None:
+        """Copy ``state`` into the layer's own parameter and buffer arrays, in place.
+
+        Every entry is checked before anything is copied: an entry of another shape is refused,
+        and with ``strict=True`` (the default) so are missing and extra names, so a refused
+        load leaves the layer as it was.
+        """
+        own = _named_arrays(self)
+        if not isinstance(state, Mapping):
+            raise TypeError(f"state must be a dict of arrays by name, got {type(state).__name__}")
+        strict = check_bool("strict", strict)
+        missing, extra = sorted(own.keys() - state.keys()), sorted(state.keys() - own.keys())
+        if strict and (missing or extra):
+            raise ValueError(f"state does not fit this {type(self).__name__}: missing {missing}, "
+                             f"extra {extra} (load_state_dict(state, strict=False) loads the "
+                             "names both have)")
+        common = [name for name in own if name in state]
+        for name in common:
+            value = np.asarray(state[name])
+            if value.shape != own[name].shape:
+                raise ValueError(f"state[{name!r}] has shape {value.shape}, but this "
+                                 f"{type(self).__name__} has {own[name].shape}")
+        for name in common:
+            np.copyto(own[name], state[name], casting="same_kind")
 
 
 class Dense(Layer):
@@ -615,6 +648,14 @@ def _move_into_one_buffer(model: Sequential, kind: str) -> np.ndarray:
             if id(a) in views:
                 entries[name] = views[id(a)]
     return flat
+
+
+def _named_arrays(layer: Layer) -> dict[str, np.ndarray]:
+    """The layer's parameters and buffers, by name (the arrays themselves)."""
+    arrays = {**layer.params, **getattr(layer, "buffers", {})}
+    if len(arrays) != len(layer.params) + len(getattr(layer, "buffers", {})):
+        raise ValueError("a parameter and a buffer of this layer share a name")
+    return arrays
 
 
 def features(layer: object) -> tuple[int | None, int | None]:

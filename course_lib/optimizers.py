@@ -305,6 +305,57 @@ class Optimizer:
             self.state[name] = self.rule(w, grads[name], self.state[name],
                                          scratch=self._scratch[name], **hyperparameters)
 
+    def state_dict(self) -> dict[str, dict]:
+        """The hyperparameters and a copy of the state of every name, to save and restore.
+
+        ``{"hyperparameters": {"lr": ..., ...}, "state": {name: {"t": ..., "m": ..., ...}}}``;
+        ``course_lib.io.save`` writes it to a file.
+        """
+        return {
+            "hyperparameters": self.hyperparameters,
+            "state": {name: {key: value.copy() if isinstance(value, np.ndarray) else value
+                             for key, value in state.items()}
+                      for name, state in self.state.items()},
+        }
+
+    def load_state_dict(self, state_dict: Mapping[str, Mapping]) -> None:
+        """Restore what ``state_dict`` returned: hyperparameters and state, as copies.
+
+        Everything is checked first (the names and kinds of the hyperparameters and of each
+        name's state), so a refused load leaves the optimizer as it was. Whether the state fits
+        the model's arrays is checked at the next ``step``, as always.
+        """
+        if not isinstance(state_dict, Mapping) or set(state_dict) != {"hyperparameters", "state"}:
+            raise ValueError('state_dict must be a dict with the keys "hyperparameters" and '
+                             '"state", as state_dict() returns')
+        hyperparameters, states = state_dict["hyperparameters"], state_dict["state"]
+        if set(hyperparameters) != set(self.hyperparameter_names):
+            raise ValueError(f"the hyperparameters of a {type(self).__name__} are "
+                             f"{list(self.hyperparameter_names)}, got {sorted(hyperparameters)}")
+        template = self.init_state(np.zeros(1))
+        for name, state in states.items():
+            if not isinstance(state, Mapping) or set(state) != set(template):
+                raise ValueError(f"state[{name!r}] must have the keys {sorted(template)}, as "
+                                 f"{type(self).__name__}.state_dict() writes them")
+            for key, value in state.items():
+                if isinstance(template[key], np.ndarray) != isinstance(value, np.ndarray):
+                    raise TypeError(f"state[{name!r}][{key!r}] must be "
+                                    + ("an array" if isinstance(template[key], np.ndarray)
+                                       else "a count"))
+        before = self.hyperparameters
+        try:
+            for name, value in hyperparameters.items():
+                setattr(self, name, value)  # each one checked as it is set
+            self.check_hyperparameters()
+        except (TypeError, ValueError):
+            for name, value in before.items():
+                setattr(self, name, value)
+            raise
+        self.reset()
+        self.state = {name: {key: value.copy() if isinstance(value, np.ndarray) else int(value)
+                             for key, value in state.items()}
+                      for name, state in states.items()}
+
     def reset(self) -> None:
         """Forget all state (velocities, moments, step counters); keep the hyperparameters."""
         self.state.clear()

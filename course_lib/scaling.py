@@ -79,6 +79,27 @@ class _FeatureScaler:
         """Fit to ``X``, then transform ``X``: the same as ``fit(X).transform(X)``."""
         return self.fit(X).transform(X)
 
+    def state_dict(self) -> dict[str, np.ndarray | int]:
+        """Copies of what ``fit`` learned (the attributes ending in ``_``), to save and restore."""
+        self._check_fitted()
+        return {name: value.copy() if isinstance(value, np.ndarray) else value
+                for name, value in vars(self).items() if name.endswith("_")}
+
+    def load_state_dict(self, state: dict[str, np.ndarray | int]) -> None:
+        """Restore what ``state_dict`` returned, as if ``fit`` had run; checked first."""
+        names = {name for klass in type(self).__mro__
+                 for name in getattr(klass, "__annotations__", {}) if name.endswith("_")}
+        if not isinstance(state, dict) or set(state) != names:
+            raise ValueError(f"state must have the keys {sorted(names)}, as "
+                             f"{type(self).__name__}.state_dict() writes them")
+        n = state["n_features_in_"]
+        for name, value in state.items():
+            if isinstance(value, np.ndarray) and value.shape != (n,):
+                raise ValueError(f"state[{name!r}] has shape {value.shape}, expected ({n},) for "
+                                 f"n_features_in_ = {n}")
+        for name, value in state.items():
+            setattr(self, name, value.copy() if isinstance(value, np.ndarray) else int(value))
+
     def inverse_transform(self, Z: ArrayLike) -> np.ndarray:
         r"""Undo ``transform``: :math:`x = z \cdot d + \mu`, column by column.
 
@@ -91,13 +112,16 @@ class _FeatureScaler:
     def _divisor(self) -> np.ndarray:
         raise NotImplementedError
 
-    def _check_fitted_X(self, X: ArrayLike, name: str) -> np.ndarray:
-        """Check that ``fit`` ran and that ``X`` has the fitted number of columns."""
+    def _check_fitted(self) -> None:
         if not hasattr(self, "n_features_in_"):
             raise NotFittedError(
                 f"This {type(self).__name__} is not fitted yet: call fit first "
                 f"(scaler.fit(X_train)), then transform or inverse_transform."
             )
+
+    def _check_fitted_X(self, X: ArrayLike, name: str) -> np.ndarray:
+        """Check that ``fit`` ran and that ``X`` has the fitted number of columns."""
+        self._check_fitted()
         arr = _check_X(X, name)
         if arr.shape[1] != self.n_features_in_:
             raise ValueError(
