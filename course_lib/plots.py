@@ -85,6 +85,10 @@ def fit_log_axis(ax: Axes, values: np.ndarray, *, floor: float = 1e-16) -> None:
 # ``band.set_data``, ``patch.set_data``, ``bar.set_height``) and returns them from ``draw``.
 
 
+# The largest value a log axis shows: above about 1e260 matplotlib's tick placement overflows.
+LOG_CEILING = 1e200
+
+
 def loss_band(ax: Axes, curves, *, x=None, label: str | None = None, color=None,
               log: bool = True, band: str = "std", confidence: float = 0.95, alpha: float = 0.25):
     """The mean of several seeds' curves as a line, with a shaded band (``stats.mean_and_band``).
@@ -92,14 +96,18 @@ def loss_band(ax: Axes, curves, *, x=None, label: str | None = None, color=None,
     ``curves`` is ``(seeds, steps)``, NaN where a run diverged; ``x`` the positions of the
     steps (default ``0 … steps−1``). ``band="std"`` shades mean ± std, ``band="ci"`` the
     ``confidence`` interval of the mean. On a log axis (default) a band reaching 0 or below
-    runs off the bottom: there the spread is as large as the mean. Axis labels are left to the
-    caller. Returns ``(line, band)``; to update them::
+    runs off the bottom: there the spread is as large as the mean, and values above ``1e200``
+    (a run that blew up without reaching infinity) are left out like NaN, as matplotlib cannot
+    place ticks on a log axis that reaches much higher. Axis labels are left to the caller.
+    Returns ``(line, band)``; to update them::
 
         mean, low, high = mean_and_band(new_curves)
         line.set_ydata(mean)
         band.set_data(x, low, high)
     """
     mean, low, high = mean_and_band(curves, band=band, confidence=confidence)
+    if log:
+        mean, low, high = (np.where(np.abs(a) > LOG_CEILING, np.nan, a) for a in (mean, low, high))
     x = np.arange(mean.size) if x is None else np.asarray(x, dtype=np.float64)
     if x.shape != mean.shape:
         raise ValueError(f"x must have one value per step ({mean.size}), got shape {x.shape}")
@@ -242,5 +250,10 @@ def history_curves(ax: Axes, histories, metric: str = "train_loss", *, label: st
     log = metric.endswith("loss") if log is None else log
     line, shade = loss_band(ax, np.vstack(curves), label=label, color=color, log=log, band=band)
     ax.set_xlabel("step" if metric.startswith("step") else "epoch")
-    ax.set_ylabel(metric.replace("_", " "))
+    # overlaid on another metric ("train loss" and "val loss"): the axis is labelled by what
+    # they share ("loss"), and each curve by its own label
+    name, shown = metric.replace("_", " "), ax.get_ylabel()
+    if shown and shown != name:
+        name = shown.split()[-1] if shown.split()[-1] == name.split()[-1] else f"{shown}, {name}"
+    ax.set_ylabel(name)
     return line, shade

@@ -278,6 +278,25 @@ def test_history_curves_leaves_a_diverged_run_out_of_the_mean():
     assert line.get_ydata()[-1] == pytest.approx(finished[:, -1].mean(), rel=1e-12)
 
 
+def test_overlaid_train_and_validation_curves_label_the_axis_by_what_they_share():
+    figure, (ax,) = plots.new_figure()
+    history = train(0, labels=True, validation=True)
+    plots.history_curves(ax, history, "train_loss", label="train")
+    plots.history_curves(ax, history, "val_loss", label="validation")
+    assert ax.get_ylabel() == "loss"
+    plots.history_curves(ax, history, "val_accuracy")
+    assert ax.get_ylabel() == "loss, val accuracy"
+
+
+def test_a_run_that_blew_up_to_finite_huge_values_still_renders_on_a_log_axis():
+    figure, (ax,) = plots.new_figure()
+    history = train(0)
+    history.train_loss[2:] = [1e270, 1e280, 1e290]  # finite, far beyond any loss worth plotting
+    line, _ = plots.history_curves(ax, [history, train(1)], "train_loss")
+    assert np.isnan(line.get_ydata()[2:]).all() and np.isfinite(line.get_ydata()[:2]).all()
+    render(figure)  # matplotlib's log ticks overflowed here before the ceiling
+
+
 def test_history_curves_rejects_bad_input():
     figure, (ax,) = plots.new_figure()
     history = train(0)
