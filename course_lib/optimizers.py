@@ -261,6 +261,7 @@ class Optimizer:
         self.state: dict[str, State] = {}
         self._scratch: dict[str, np.ndarray] = {}  # one array per name for the rule to overwrite
         self._flat: _FlatStep | None = None
+        self._owners: dict[str, np.ndarray] = {}  # the array each name's state was made for
 
     @property
     def hyperparameters(self) -> dict[str, object]:
@@ -290,12 +291,16 @@ class Optimizer:
         self.check_hyperparameters()
         if self.elementwise:
             if self._flat is None or not self._flat.matches(self.state, params, grads):
+                self._check_owners(params)
                 self._flat = _FlatStep.build(self, params, grads)
             if self._flat is not None:
+                self._owners.update(params)
                 self._flat.run(self, params, grads)
                 return
         _check_params_and_grads(params, grads)
         _check_state_matches(self.state, params)
+        self._check_owners(params)
+        self._owners.update(params)
         hyperparameters = self.hyperparameters
         for name, w in params.items():
             if name not in self.state:
@@ -304,6 +309,21 @@ class Optimizer:
                 self._scratch[name] = np.empty_like(w)
             self.state[name] = self.rule(w, grads[name], self.state[name],
                                          scratch=self._scratch[name], **hyperparameters)
+
+    def _check_owners(self, params: object) -> None:
+        """Raise if a name's state was made for another array: one optimizer, one model."""
+        if not isinstance(params, Mapping) or not all(
+                isinstance(w, np.ndarray) for w in params.values()):
+            return  # the checks of the step say what is wrong
+        _check_state_matches(self.state, params)  # another shape or dtype: its own message
+        for name, w in params.items():
+            owner = self._owners.get(name)
+            if owner is not None and owner is not w and name in self.state:
+                raise ValueError(
+                    f"this optimizer's state for {name!r} (its moments and step count) belongs "
+                    f"to another array, from another model: give each model its own optimizer, "
+                    "or call reset() to start this one afresh"
+                )
 
     def state_dict(self) -> dict[str, dict]:
         """The hyperparameters and a copy of the state of every name, to save and restore.
@@ -361,6 +381,7 @@ class Optimizer:
         self.state.clear()
         self._scratch.clear()
         self._flat = None
+        self._owners.clear()
 
     def __repr__(self) -> str:
         args = ", ".join(f"{name}={value!r}" for name, value in self.hyperparameters.items())

@@ -917,3 +917,34 @@ def test_half_precision_parameters_are_refused(name):
     params = make_params(np.float16)
     with pytest.raises(TypeError, match="float16.*use np.float32"):
         OPTIMIZERS[name]().step(params, make_grads(params))
+
+
+# --- one optimizer, one model -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flat", [False, True], ids=["separate", "flat"])
+def test_an_optimizer_reused_on_another_model_with_the_same_names_refuses(flat):
+    def layout(arrays):  # flat: consecutive views of one array, as a Sequential keeps them
+        return as_flat(arrays) if flat else arrays
+
+    def grads(params):
+        return layout(make_grads(params))
+
+    first, second = layout(make_params(seed=0)), layout(make_params(seed=1))
+    opt = Adam(0.01)
+    for _ in range(3):
+        opt.step(first, grads(first))
+    assert (opt._flat is not None) == flat  # the fast path is the one under test
+    before = {name: w.copy() for name, w in second.items()}
+    with pytest.raises(ValueError, match="belongs to another array.*reset"):
+        opt.step(second, grads(second))  # same names, same shapes: the moments would leak
+    for name, w in second.items():
+        np.testing.assert_array_equal(w, before[name])
+    assert all(state["t"] == 3 for state in opt.state.values())
+    opt.step(first, grads(first))  # the first model trains on
+    opt.reset()
+    opt.step(second, grads(second))  # afresh after reset, at t = 1
+    assert all(state["t"] == 1 for state in opt.state.values())
+    restored = Adam(0.01)
+    restored.load_state_dict(opt.state_dict())
+    restored.step(first, grads(first))  # a loaded state takes the arrays of its next step
