@@ -318,7 +318,7 @@ class Optimizer:
         _check_state_matches(self.state, params)  # another shape or dtype: its own message
         for name, w in params.items():
             owner = self._owners.get(name)
-            if owner is not None and owner is not w and name in self.state:
+            if owner is not None and owner is not w and self.state.get(name):  # SGD keeps {}
                 raise ValueError(
                     f"this optimizer's state for {name!r} (its moments and step count) belongs "
                     f"to another array, from another model: give each model its own optimizer, "

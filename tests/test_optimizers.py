@@ -948,3 +948,6 @@ def test_an_optimizer_reused_on_another_model_with_the_same_names_refuses(flat):
     restored = Adam(0.01)
     restored.load_state_dict(opt.state_dict())
     restored.step(first, grads(first))  # a loaded state takes the arrays of its next step
+    shared = SGD(0.1)  # plain SGD keeps no state, so one optimizer may serve several models
+    shared.step(first, grads(first))
+    shared.step(second, grads(second))
