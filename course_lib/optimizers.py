@@ -31,9 +31,10 @@ Each optimizer is two things, in the spirit of CS231n's ``optim.py`` and optax:
   step costs about four and an Adam step about fourteen (``benchmarks/bench_optimizers.py``).
 
 ``params`` and ``grads`` are ``dict[str, np.ndarray]`` with the same names, shapes and dtypes;
-``grads`` is never changed. The state is created at the first step of each name: two models with
-different parameter names can share one optimizer without interfering, and ``opt.reset()``
-forgets everything. float32 stays float32: the state has the parameter's dtype, and the
+``grads`` is never changed. The state is created at the first step of each name, for that array:
+a step that brings another array under a name that has state (a second model built the same
+way) is refused, since it would inherit the first model's moments and step count; give each
+model its own optimizer, or call ``opt.reset()``, which forgets everything. float32 stays float32: the state has the parameter's dtype, and the
 hyperparameters are Python floats, which numpy applies in the array's precision.
 
 The forms follow PyTorch, so the lessons can check every optimizer against ``torch.optim``:
