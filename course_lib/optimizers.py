@@ -34,8 +34,9 @@ Each optimizer is two things, in the spirit of CS231n's ``optim.py`` and optax:
 ``grads`` is never changed. The state is created at the first step of each name, for that array:
 a step that brings another array under a name that has state (a second model built the same
 way) is refused, since it would inherit the first model's moments and step count; give each
-model its own optimizer, or call ``opt.reset()``, which forgets everything. float32 stays float32: the state has the parameter's dtype, and the
-hyperparameters are Python floats, which numpy applies in the array's precision.
+model its own optimizer, or call ``opt.reset()``, which forgets everything. float32 stays
+float32: the state has the parameter's dtype, and the hyperparameters are Python floats, which
+numpy applies in the array's precision.
 
 The forms follow PyTorch, so the lessons can check every optimizer against ``torch.optim``:
 ``Momentum`` is the exponential-moving-average form (PyTorch's ``SGD(momentum=beta)`` with the
