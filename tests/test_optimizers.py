@@ -233,7 +233,9 @@ def test_rmsprop_first_step_divides_by_root_of_one_minus_beta():
 @given(
     log_scale=st.floats(min_value=-3, max_value=3),
     lr=st.floats(min_value=1e-3, max_value=0.5),
-    beta=st.floats(min_value=0.0, max_value=0.99),
+    # not β ≈ 0: that is sign descent, whose steps of exactly ±lr can land exactly on the
+    # minimiser from x0 = (-2.5, 2), where g = 0 and (eps = 0) the step is 0/0
+    beta=st.floats(min_value=0.1, max_value=0.99),
 )
 def test_rmsprop_takes_the_same_path_whatever_the_scale_of_a_gradient(log_scale, lr, beta):
     # ∇g = s² ∘ ∇f at every point: RMSProp (eps = 0) divides the constant out
