@@ -33,6 +33,7 @@ from numpy.typing import ArrayLike, DTypeLike
 from course_lib.scaling import ZScoreScaler
 from course_lib.validation import (
     check_array,
+    check_bool,
     check_nonnegative,
     check_positive_int,
     check_real,
@@ -80,12 +81,15 @@ def minibatches(
     batch_size: int,
     rng: RngLike = None,
     shuffle: bool = True,
+    drop_last: bool = False,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     r"""One epoch of mini-batches ``(X_batch, y_batch)``.
 
     With ``n`` samples and batch size ``B`` an epoch has ``ceil(n / B)``
     batches; every sample appears in exactly one batch, and the last batch
-    keeps the ``n mod B`` left-over samples (it is not dropped). With
+    keeps the ``n mod B`` left-over samples (with ``drop_last=True`` it is
+    dropped instead, as PyTorch's ``DataLoader`` does: ``n // B`` batches, all
+    of ``B`` rows; shuffled, a different remainder each epoch). With
     ``shuffle=True`` the samples are visited in the order of a random
     permutation :math:`\pi` of ``0..n-1``; batch ``k`` is
 
@@ -114,6 +118,7 @@ def minibatches(
     batch_size : integer >= 1; a batch size above ``n_samples`` gives one batch.
     rng : int seed, ``numpy.random.Generator`` or None (see above).
     shuffle : visit the samples in random order (default) or in order.
+    drop_last : leave out the last batch when it has fewer than ``batch_size`` rows.
 
     Returns
     -------
@@ -125,8 +130,11 @@ def minibatches(
     X, y = _check_samples(X, y)
     batch_size = check_positive_int("batch_size", batch_size)
     generator = check_rng("rng", rng)  # checked even when shuffle=False, which ignores it
+    drop_last = check_bool("drop_last", drop_last)
     n_samples = len(X)
     order = generator.permutation(n_samples) if shuffle else np.arange(n_samples)
+    if drop_last:
+        order = order[: n_samples - n_samples % batch_size]
     # One gather per epoch (a fresh copy in batch order); each batch is then a cheap slice.
     # On the digits data this is about 2x faster at batch size 32 (5x at batch size 1)
     # than indexing X with a slice of the permutation for every batch.

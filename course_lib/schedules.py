@@ -37,6 +37,7 @@ __all__ = [
     "step_decay",
     "cosine_decay",
     "warmup",
+    "plan",
 ]
 
 
@@ -177,6 +178,31 @@ def warmup(schedule: Callable[[int], float], warmup_steps: int) -> Schedule:
         return schedule(t - warmup_steps)
 
     return Schedule(f"warmup({schedule!r}, warmup_steps={warmup_steps!r})", lr_at)
+
+
+def plan(schedule: Callable[[int], float], steps: int, start: int = 0) -> list[float]:
+    """The rates ``schedule(start), …, schedule(start + steps − 1)``, checked before training.
+
+    Every planned rate must be a finite number > 0. A decay that reaches 0 within the run
+    (``cosine_decay`` with ``t_max`` below the last step, an exponential or step decay that
+    underflows to 0.0) or a NaN would otherwise stop training midway, after updates were made;
+    ``training.fit`` calls ``plan`` before its first step, so it fails before changing anything.
+    """
+    check_callable("schedule", schedule, "a callable t -> lr (e.g. constant(0.1))")
+    steps = check_positive_int("steps", steps)
+    start = check_nonnegative_int("start", start)
+    last = start + steps - 1
+    rates = []
+    for t in range(start, last + 1):
+        try:
+            rates.append(check_positive(f"schedule({t})", schedule(t)))
+        except (TypeError, ValueError) as error:
+            raise type(error)(
+                f"{error}: the learning rate must be a finite number > 0 at each of the "
+                f"{steps} planned steps t = {start} … {last}; make the decay reach its end "
+                f"after the last step (e.g. cosine_decay with t_max >= {last + 1})"
+            ) from None
+    return rates
 
 
 def _check_gamma(gamma: object) -> float:

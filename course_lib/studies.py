@@ -15,7 +15,6 @@ training. The networks come from ``networks.mlp``; one ``seed`` gives the initia
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -31,7 +30,7 @@ from course_lib.probes import gradient_norms, relu_inputs
 from course_lib.scaling import ZScoreScaler
 from course_lib.schedules import cosine_decay
 from course_lib.stats import bin_fractions
-from course_lib.training import History, evaluate, fit
+from course_lib.training import History, evaluate, fit, steps_per_epoch
 from course_lib.validation import (
     check_array,
     check_nonnegative_int,
@@ -330,7 +329,9 @@ def train_recipe(
     1. features: with ``"z-score"``, a ``ZScoreScaler`` is fitted on ``X_train`` and
        transforms every split (else the raw features); then all are cast to ``dtype``;
     2. batches: ``batch_size`` rows with ``"mini-batch"``, else all of ``X_train``, one step
-       an epoch (``steps = epochs · ceil(n_train / batch_size)`` updates in all);
+       an epoch (``steps = epochs · steps_per_epoch(model, n_train, batch_size)`` updates in
+       all: ``ceil(n_train / batch_size)`` per epoch, one fewer when a one-row remainder is
+       dropped for batch norm);
     3. optimizer: ``Adam(lr)`` with ``"Adam"``, else ``SGD(lr)``;
     4. schedule: with ``"lr decay"``, ``cosine_decay(lr, t_max=steps)``, from ``lr`` at the
        first step towards 0 after the last; else the constant ``lr``;
@@ -370,12 +371,12 @@ def train_recipe(
     prepared = {name: (features(s[0]), np.asarray(s[1])) if s is not None else None
                 for name, s in splits.items()}
     rows = batch_size if "mini-batch" in used else len(X)
-    steps = epochs * math.ceil(len(X) / rows)
-    optimizer = Adam(lr) if "Adam" in used else SGD(lr)
-    schedule = cosine_decay(lr, t_max=steps) if "lr decay" in used else None
     model = _classifier("l09_putting_it_together", X, n_classes, seed, depth=depth,
                         width=width, batch_norm="batch norm" in used,
                         residual="residual" in used)
+    steps = epochs * steps_per_epoch(model, len(X), rows)
+    optimizer = Adam(lr) if "Adam" in used else SGD(lr)
+    schedule = cosine_decay(lr, t_max=steps) if "lr decay" in used else None
     history = fit(model, softmax_cross_entropy, optimizer, X, y_train, epochs=epochs,
                   batch_size=rows, schedule=schedule, seed=seed,
                   validation=prepared["validation"], track_grad_norms=False)

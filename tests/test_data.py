@@ -45,6 +45,21 @@ def order_of(batches) -> np.ndarray:
 # ----------------------------------------------------------------- minibatches
 
 
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_drop_last_leaves_out_the_short_last_batch_only(shuffle):
+    X, y = np.arange(23.0).reshape(23, 1), np.arange(23)
+    kept = list(minibatches(X, y, 5, rng=1, shuffle=shuffle))
+    dropped = list(minibatches(X, y, 5, rng=1, shuffle=shuffle, drop_last=True))
+    assert [len(b) for b, _ in kept] == [5, 5, 5, 5, 3]
+    assert [len(b) for b, _ in dropped] == [5, 5, 5, 5]
+    for (a, _), (b, _) in zip(kept, dropped, strict=False):
+        assert_array_equal(a, b)  # the same shuffle: the dropped epoch is a prefix
+    whole = list(minibatches(X, y, 23, rng=1, drop_last=True))
+    assert [len(b) for b, _ in whole] == [23]
+    with pytest.raises(TypeError, match="drop_last"):
+        minibatches(X, y, 5, drop_last="yes")
+
+
 @pytest.mark.parametrize("n", [1, 7, 10, 33])
 @pytest.mark.parametrize("batch_size", [1, 3, 10, 64])
 @pytest.mark.parametrize("shuffle", [True, False])

@@ -26,6 +26,7 @@ from course_lib.schedules import (
     cosine_decay,
     exponential_decay,
     inverse_time_decay,
+    plan,
     step_decay,
     warmup,
 )
@@ -298,3 +299,34 @@ def test_fit_with_a_per_epoch_lambda_uses_the_rates_torch_uses_per_epoch():
     history = fit(Dense(3, 1, rng=0), mse, SGD(c["lr0"]), X, y, epochs=c["epochs"],
                   batch_size=batch_size, schedule=lambda t: per_epoch(t // steps_per_epoch))
     np.testing.assert_allclose(history.step_lr, LR_DECAY["step_per_epoch"], rtol=1e-12)
+
+
+# --- plan: every rate of a run, checked before it starts ------------------------------------
+
+
+def test_plan_returns_the_rates_of_the_planned_steps():
+    schedule = step_decay(0.1, step_size=3, gamma=0.5)
+    assert plan(schedule, 4, start=2) == [schedule(t) for t in range(2, 6)]
+
+
+@pytest.mark.parametrize(
+    ("schedule", "steps", "message"),
+    [
+        (cosine_decay(0.1, t_max=99), 100, r"schedule\(99\) must be > 0.*t_max >= 100"),
+        (exponential_decay(1e-300, gamma=1e-5), 10, r"schedule\(5\) must be > 0"),  # 1e-325
+        (warmup(lambda t: 0.1 - 0.01 * t, warmup_steps=5), 30, r"schedule\(15\) must be > 0"),
+        (lambda t: math.nan if t == 7 else 0.1, 8, r"schedule\(7\) must be finite"),
+        (lambda t: -1.0, 3, r"schedule\(0\) must be > 0"),
+    ],
+    ids=["cosine ending at the last step", "exponential underflow", "warm-up of a decay to 0",
+         "NaN", "negative"],
+)
+def test_plan_refuses_a_rate_that_is_not_positive_and_finite_naming_its_step(
+        schedule, steps, message):
+    with pytest.raises(ValueError, match=message):
+        plan(schedule, steps)
+
+
+def test_plan_refuses_a_rate_that_is_not_a_number():
+    with pytest.raises(TypeError, match=r"schedule\(0\) must be a real number"):
+        plan(lambda t: "0.1", 3)

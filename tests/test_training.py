@@ -8,17 +8,20 @@ values) and behaviour (learning, reproducibility, divergence without an exceptio
 from __future__ import annotations
 
 import math
+import sys
 import warnings
 
 import numpy as np
 import pytest
 
-from course_lib.data import load_digits, minibatches, train_test_split
+from course_lib.callbacks import EarlyStopping
+from course_lib.data import load_digits, load_wine, minibatches, train_test_split
 from course_lib.layers import BatchNorm, Dense, ReLU, Sequential
 from course_lib.losses import accuracy, mse, softmax_cross_entropy
 from course_lib.optimizers import SGD, Adam
 from course_lib.schedules import cosine_decay, step_decay
-from course_lib.training import History, evaluate, fit, predict
+from course_lib.studies import TECHNIQUES, train_recipe
+from course_lib.training import History, evaluate, fit, predict, steps_per_epoch
 
 DIGITS = load_digits()
 X_TRAIN, X_VAL, Y_TRAIN, Y_VAL = train_test_split(DIGITS.X / 16, DIGITS.y, 0.25, rng=0)
@@ -226,7 +229,8 @@ def test_a_non_finite_gradient_stops_training_before_the_update():
 
 def test_a_non_finite_loss_stops_training_before_the_backward_pass():
     def loss_that_overflows_at_the_third_batch(pred, target):
-        calls.append(1)
+        if len(pred) == 10:  # a mini-batch (fit first tries one row, to check the targets)
+            calls.append(1)
         value, dpred = mse(pred, target)
         return (math.inf if len(calls) == 3 else value), dpred
 
@@ -368,3 +372,161 @@ def test_bad_input_is_refused_with_a_message_naming_it(change, error, message):
 def test_epochs_and_batch_size_are_required_keywords():
     with pytest.raises(TypeError):
         fit(Sequential(Dense(3, 1, rng=0)), mse, SGD(0.1), X_OK, Y_OK, 1, 10)
+
+
+# --- refused before the first step ----------------------------------------------------------
+
+
+def refusals():
+    """(name, the fit call's arguments, error, message): each must fail before any update."""
+    n = len(X_TRAIN)  # 1347 rows: batch size 2 leaves 1 row, as 1347 = 2·673 + 1
+    labels_beyond = np.where(Y_TRAIN == 9, 10, Y_TRAIN)
+    saved = History(epochs=1, steps_per_epoch=22, step_loss=np.zeros(22), step_lr=np.zeros(22),
+                    rng_state=np.random.default_rng(0).bit_generator.state)
+    return [
+        ("cosine schedule reaching 0", dict(schedule=cosine_decay(0.1, 21 * 3 - 1)),
+         ValueError, r"schedule\(62\) must be > 0"),
+        ("schedule turning NaN", dict(schedule=lambda t: 0.1 if t < 30 else math.nan),
+         ValueError, r"schedule\(30\) must be finite"),
+        ("exponential decay underflowing", dict(schedule=lambda t: 1e-300 * 1e-10**t),
+         ValueError, r"schedule\(3\) must be > 0"),
+        ("labels beyond the outputs", dict(evaluate=False, validation=None, y=labels_beyond),
+         ValueError, "label"),
+        ("one-row batch through BatchNorm", dict(batch_size=2, drop_last=False), ValueError,
+         "1 row"),
+        ("batch size 1 through BatchNorm", dict(batch_size=1), ValueError, "batch_size must be"),
+        ("drop_last leaving nothing", dict(batch_size=n + 1, drop_last=True), ValueError,
+         "no mini-batch"),
+        ("early stopping without validation", dict(validation=None, callbacks=[EarlyStopping()]),
+         ValueError, "validation"),
+        ("not a callback", dict(callbacks=[print]), TypeError, r"callbacks\[0\]"),
+        ("resume of another batch size", dict(batch_size=32, resume=saved), ValueError,
+         "steps per epoch"),
+    ]
+
+
+@pytest.mark.parametrize(("change", "error", "message"), [r[1:] for r in refusals()],
+                         ids=[r[0] for r in refusals()])
+def test_a_refused_fit_raises_before_the_first_step_and_changes_nothing(change, error, message):
+    model, optimizer = mlp(batchnorm=True), Adam(1e-2)
+    fit(model, softmax_cross_entropy, optimizer, X_TRAIN[:256], Y_TRAIN[:256], epochs=1,
+        batch_size=64)  # some state to keep: moments, step counts, running statistics
+    before, optimizer_before = model.state_dict(), optimizer.state_dict()
+    kwargs = {"epochs": 3, "batch_size": 64, "validation": (X_VAL, Y_VAL), "y": Y_TRAIN, **change}
+    y = kwargs.pop("y")
+    with pytest.raises(error, match=message):
+        fit(model, softmax_cross_entropy, optimizer, X_TRAIN, y, **kwargs)
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[name], err_msg=name)
+    after = optimizer.state_dict()
+    assert after["hyperparameters"] == optimizer_before["hyperparameters"]
+    for name, state in after["state"].items():
+        for key, value in state.items():
+            np.testing.assert_array_equal(value, optimizer_before["state"][name][key])
+
+
+# --- the last mini-batch ----------------------------------------------------------------------
+
+
+def test_a_one_row_remainder_is_dropped_by_default_only_for_batch_norm():
+    X, y = X_TRAIN[:129], Y_TRAIN[:129]  # 129 = 2·64 + 1
+    with_bn = fit(mlp(batchnorm=True), softmax_cross_entropy, Adam(1e-2), X, y, epochs=2,
+                  batch_size=64)
+    without_bn = fit(mlp(), softmax_cross_entropy, Adam(1e-2), X, y, epochs=2, batch_size=64)
+    assert (with_bn.steps_per_epoch, without_bn.steps_per_epoch) == (2, 3)
+    assert np.all(np.isfinite(with_bn.step_loss)) and not with_bn.diverged
+    assert steps_per_epoch(mlp(batchnorm=True), 129, 64) == 2
+    assert steps_per_epoch(mlp(), 129, 64) == 3
+    assert steps_per_epoch(mlp(), 129, 64, drop_last=True) == 2
+
+
+def test_drop_last_trains_on_the_batches_minibatches_gives_with_drop_last():
+    X, y = regression(n=23)
+    model = Sequential(Dense(3, 1, rng=0))
+    history = fit(model, mse, SGD(0.05), X, y, epochs=2, batch_size=5, drop_last=True, seed=4)
+    by_hand = Sequential(Dense(3, 1, rng=0))
+    optimizer, rng, losses = SGD(0.05), np.random.default_rng(4), []
+    for _ in range(2):
+        for X_batch, y_batch in minibatches(X, y, 5, rng, drop_last=True):
+            value, dpred = mse(by_hand.forward(X_batch, training=True), y_batch)
+            losses.append(value)
+            by_hand.backward(dpred)
+            optimizer.step(by_hand.params, by_hand.grads)
+    assert history.steps_per_epoch == 4
+    np.testing.assert_array_equal(history.step_loss, losses)
+    np.testing.assert_array_equal(model.params["0.W"], by_hand.params["0.W"])
+
+
+def test_train_recipe_runs_on_wine_with_a_one_row_remainder():
+    wine = load_wine()
+    X, _, y, _ = train_test_split(wine.X, wine.y, 0.25, rng=0)
+    assert len(X) % 4 == 1
+    run = train_recipe(TECHNIQUES, 1e-2, X, y, batch_size=4, epochs=2)
+    assert run.history.steps_per_epoch == len(X) // 4
+    assert not run.history.diverged and np.all(np.isfinite(run.history.step_loss))
+    # the cosine decay is planned over the steps that are taken
+    assert run.history.step_lr[-1] == pytest.approx(cosine_decay(1e-2, len(X) // 4 * 2)(
+        len(X) // 4 * 2 - 1))
+
+
+# --- resuming a run ---------------------------------------------------------------------------
+
+
+def test_a_resumed_run_continues_the_schedule_and_the_shuffling_bit_for_bit():
+    schedule = step_decay(0.05, step_size=40, gamma=0.5)
+    whole_model = mlp(batchnorm=True)
+    whole = fit(whole_model, softmax_cross_entropy, Adam(1e-2), X_TRAIN, Y_TRAIN, epochs=5,
+                batch_size=128, schedule=schedule, seed=3, validation=(X_VAL, Y_VAL))
+    model, optimizer = mlp(batchnorm=True), Adam(1e-2)
+    first = fit(model, softmax_cross_entropy, optimizer, X_TRAIN, Y_TRAIN, epochs=2,
+                batch_size=128, schedule=schedule, seed=3, validation=(X_VAL, Y_VAL))
+    second = fit(model, softmax_cross_entropy, optimizer, X_TRAIN, Y_TRAIN, epochs=3,
+                 batch_size=128, schedule=schedule, resume=first, validation=(X_VAL, Y_VAL))
+    assert second.first_step == 2 * whole.steps_per_epoch
+    for name in ("step_loss", "step_lr"):
+        glued = np.concatenate([getattr(first, name), getattr(second, name)])
+        np.testing.assert_array_equal(glued, getattr(whole, name), err_msg=name)
+    for name in ("train_loss", "train_accuracy", "val_loss", "val_accuracy"):
+        glued = np.concatenate([getattr(first, name), getattr(second, name)[1:]])
+        np.testing.assert_array_equal(glued, getattr(whole, name), err_msg=name)
+    for name, value in whole_model.state_dict().items():
+        np.testing.assert_array_equal(model.state_dict()[name], value, err_msg=name)
+
+
+def test_resume_refuses_a_seed_and_a_diverged_run():
+    model = Sequential(Dense(3, 1, rng=0))
+    X, y = regression()
+    first = fit(model, mse, SGD(0.01), X, y, epochs=1, batch_size=10)
+    with pytest.raises(ValueError, match="leave seed out"):
+        fit(model, mse, SGD(0.01), X, y, epochs=1, batch_size=10, resume=first, seed=1)
+    diverged = fit(Sequential(Dense(3, 1, rng=0)), mse, SGD(1e6), X, y, epochs=3, batch_size=10)
+    assert diverged.diverged
+    with pytest.raises(ValueError, match="diverged"):
+        fit(model, mse, SGD(0.01), X, y, epochs=1, batch_size=10, resume=diverged)
+    with pytest.raises(TypeError, match="resume"):
+        fit(model, mse, SGD(0.01), X, y, epochs=1, batch_size=10, resume={"t": 3})
+
+
+# --- progress ---------------------------------------------------------------------------------
+
+
+def test_verbose_draws_a_progress_bar_with_the_epochs_losses(capsys):
+    X, y = regression()
+    fit(Sequential(Dense(3, 1, rng=0)), mse, SGD(0.01), X, y, epochs=4, batch_size=10,
+        verbose=True)
+    err = capsys.readouterr().err
+    assert "4/4" in err and "train_loss=" in err
+    fit(Sequential(Dense(3, 1, rng=0)), mse, SGD(0.01), X, y, epochs=2, batch_size=10,
+        evaluate=False, verbose=True)
+    assert "step_loss=" in capsys.readouterr().err
+    fit(Sequential(Dense(3, 1, rng=0)), mse, SGD(0.01), X, y, epochs=2, batch_size=10)
+    assert capsys.readouterr().err == ""
+
+
+def test_verbose_without_tqdm_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    X, y = regression()
+    with pytest.raises(ModuleNotFoundError, match=r"course_lib\[display\]"):
+        fit(Sequential(Dense(3, 1, rng=0)), mse, SGD(0.01), X, y, epochs=1, batch_size=10,
+            verbose=True)

@@ -1,0 +1,104 @@
+"""Callbacks: code that ``training.fit`` runs around the epochs, e.g. early stopping.
+
+``fit(..., callbacks=[EarlyStopping(patience=5)])`` calls, for every callback:
+
+    on_fit_start(model, history)          before the first step (refuse bad settings here)
+    on_epoch_end(epoch, model, history)   after epoch ``epoch`` was evaluated, and once for
+                                          epoch 0 (the model before training); True = stop
+    on_fit_end(model, history)            after the last epoch, also after a stop or divergence
+
+Write your own by subclassing ``Callback`` and overriding what you need.
+"""
+
+from __future__ import annotations
+
+import math
+
+from course_lib.validation import check_bool, check_nonnegative, check_positive_int
+
+__all__ = ["Callback", "EarlyStopping"]
+
+_MONITORS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
+
+
+class Callback:
+    """Base class: every hook does nothing, and ``on_epoch_end`` never asks to stop."""
+
+    def on_fit_start(self, model: object, history: object) -> None:
+        """Called before the first step; raise here to refuse a run before anything changes."""
+
+    def on_epoch_end(self, epoch: int, model: object, history: object) -> bool:
+        """Called after epoch ``epoch`` is recorded in ``history``; return True to stop."""
+        return False
+
+    def on_fit_end(self, model: object, history: object) -> None:
+        """Called once when training ends, however it ends."""
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved for ``patience`` epochs; restore the best weights.
+
+    A loss improves when it falls below the best value so far by more than ``min_delta``; an
+    accuracy when it rises above it by more than ``min_delta``. Epoch 0, the model before
+    training, is the first candidate. Training stops after epoch ``k`` when
+
+        k − best_epoch ≥ patience
+
+    With ``restore_best=True`` the model gets the weights (and running statistics) of
+    ``best_epoch`` back when training ends, whether it stopped early, ran all its epochs or
+    diverged, and ``history.restored_epoch`` says which epoch that was. Keeping the best
+    weights costs one copy of them (``model.state_dict()``) per improvement.
+
+    Attributes set by a run: ``best_`` (the best value), ``best_epoch_``, ``stopped_epoch_``
+    (``None`` when the run was not stopped by this callback).
+    """
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
+                 restore_best: bool = True) -> None:
+        if monitor not in _MONITORS:
+            raise ValueError(f"monitor must be one of {list(_MONITORS)}, got {monitor!r}")
+        self.monitor = monitor
+        self.patience = check_positive_int("patience", patience)
+        self.min_delta = check_nonnegative("min_delta", min_delta)
+        self.restore_best = check_bool("restore_best", restore_best)
+        self.lower_is_better = monitor.endswith("loss")
+
+    def on_fit_start(self, model: object, history: object) -> None:
+        if getattr(history, self.monitor) is None:
+            needs = ("fit(..., validation=(X_val, y_val))" if self.monitor.startswith("val")
+                     else "fit(..., evaluate=True)")
+            kind = " and integer class labels" if self.monitor.endswith("accuracy") else ""
+            raise ValueError(f"EarlyStopping monitors {self.monitor!r}, which needs {needs}{kind}")
+        if self.restore_best and not (hasattr(model, "state_dict")
+                                      and hasattr(model, "load_state_dict")):
+            raise TypeError("EarlyStopping(restore_best=True) needs a model with state_dict() "
+                            "and load_state_dict(), as every course_lib layer has")
+        self.best_ = math.inf if self.lower_is_better else -math.inf
+        self.best_epoch_: int | None = None
+        self.stopped_epoch_: int | None = None
+        self._best_state: dict | None = None
+
+    def on_epoch_end(self, epoch: int, model: object, history: object) -> bool:
+        value = float(getattr(history, self.monitor)[epoch])
+        if self.lower_is_better:
+            improved = value < self.best_ - self.min_delta
+        else:
+            improved = value > self.best_ + self.min_delta
+        if improved:  # a NaN never improves
+            self.best_, self.best_epoch_ = value, epoch
+            if self.restore_best:
+                self._best_state = model.state_dict()
+        if self.best_epoch_ is not None and epoch - self.best_epoch_ >= self.patience:
+            self.stopped_epoch_ = epoch
+            return True
+        return False
+
+    def on_fit_end(self, model: object, history: object) -> None:
+        if self.restore_best and self._best_state is not None:
+            model.load_state_dict(self._best_state)
+            history.restored_epoch = self.best_epoch_
+        self._best_state = None
+
+    def __repr__(self) -> str:
+        return (f"EarlyStopping(monitor={self.monitor!r}, patience={self.patience}, "
+                f"min_delta={self.min_delta}, restore_best={self.restore_best})")

@@ -1,0 +1,124 @@
+"""Tests for course_lib.callbacks: EarlyStopping inside fit, and the Callback hooks.
+
+The reference for a restored model is a second run of the same seed for exactly the best
+epoch's number of epochs: early stopping must give back those weights, bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from course_lib.callbacks import Callback, EarlyStopping
+from course_lib.data import load_digits, train_test_split
+from course_lib.layers import BatchNorm, Dense, ReLU, Sequential
+from course_lib.losses import softmax_cross_entropy
+from course_lib.optimizers import Adam
+from course_lib.training import fit
+
+DIGITS = load_digits()
+X_TRAIN, X_VAL, Y_TRAIN, Y_VAL = train_test_split(DIGITS.X[:600] / 16, DIGITS.y[:600], 0.5,
+                                                  rng=0)
+
+
+def net():
+    return Sequential(Dense(64, 64, rng=0), BatchNorm(64), ReLU(), Dense(64, 10, rng=1))
+
+
+def train(epochs, callbacks=(), lr=3e-2):
+    """A run that overfits: the validation loss has its minimum after a few epochs."""
+    model = net()
+    history = fit(model, softmax_cross_entropy, Adam(lr), X_TRAIN, Y_TRAIN, epochs=epochs,
+                  batch_size=32, validation=(X_VAL, Y_VAL), callbacks=callbacks)
+    return model, history
+
+
+def test_early_stopping_stops_after_patience_epochs_and_restores_the_best_weights():
+    stopper = EarlyStopping(monitor="val_loss", patience=3)
+    model, history = train(40, [stopper])
+    _, full = train(40)
+    best = int(np.argmin(full.val_loss[: history.stopped_epoch + 1]))
+    assert history.stopped_epoch == best + 3 < 40
+    assert history.restored_epoch == stopper.best_epoch_ == best
+    assert stopper.best_ == full.val_loss[best]
+    # the arrays end at the stop, and agree with the run that was not stopped
+    assert history.epochs == history.stopped_epoch and len(history.val_loss) == best + 4
+    assert len(history.step_loss) == history.epochs * history.steps_per_epoch
+    np.testing.assert_array_equal(history.val_loss, full.val_loss[: best + 4])
+    # restored: the very weights and running statistics of a run of `best` epochs
+    reference, _ = train(best)
+    for name, value in reference.state_dict().items():
+        np.testing.assert_array_equal(model.state_dict()[name], value, err_msg=name)
+    assert "stopped_epoch" in repr(history) and "restored_epoch" in repr(history)
+
+
+def test_an_accuracy_is_monitored_upwards_and_min_delta_demands_a_real_improvement():
+    stopper = EarlyStopping(monitor="val_accuracy", patience=2, min_delta=0.5)
+    _, history = train(10, [stopper])
+    # no epoch gains 50 points over the one before training... except the first: 10 % -> 90 %
+    first_gain = history.val_accuracy[1] - history.val_accuracy[0]
+    assert first_gain > 0.5
+    assert stopper.best_epoch_ == 1 and history.stopped_epoch == 3
+
+
+def test_without_restore_best_the_last_weights_stay():
+    model, history = train(40, [EarlyStopping(patience=2, restore_best=False)])
+    reference, _ = train(history.stopped_epoch)
+    np.testing.assert_array_equal(model.params["0.W"], reference.params["0.W"])
+    assert history.restored_epoch is None
+
+
+def test_the_best_weights_come_back_when_the_run_ends_without_a_stop():
+    stopper = EarlyStopping(patience=100)
+    model, history = train(8, [stopper])
+    assert history.stopped_epoch is None and history.epochs == 8
+    reference, _ = train(history.restored_epoch)
+    np.testing.assert_array_equal(model.params["3.W"], reference.params["3.W"])
+
+
+def test_every_hook_is_called_in_order_with_epoch_0_first():
+    class Recorder(Callback):
+        def __init__(self):
+            self.calls = []
+
+        def on_fit_start(self, model, history):
+            self.calls.append("start")
+
+        def on_epoch_end(self, epoch, model, history):
+            self.calls.append(epoch)
+            assert math.isfinite(history.val_loss[epoch])
+            return epoch == 2
+
+        def on_fit_end(self, model, history):
+            self.calls.append("end")
+
+    recorder = Recorder()
+    _, history = train(5, [recorder, EarlyStopping(patience=50)])
+    assert recorder.calls == ["start", 0, 1, 2, "end"]
+    assert history.stopped_epoch == 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"monitor": "val_los"}, ValueError, "monitor must be one of"),
+        ({"patience": 0}, ValueError, "patience"),
+        ({"patience": 2.5}, TypeError, "patience"),
+        ({"min_delta": -1}, ValueError, "min_delta"),
+        ({"restore_best": "yes"}, TypeError, "restore_best"),
+    ],
+)
+def test_bad_settings_are_refused_naming_them(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        EarlyStopping(**kwargs)
+
+
+def test_a_monitored_metric_that_fit_does_not_record_is_refused_before_training():
+    model = net()
+    before = model.params["0.W"].copy()
+    with pytest.raises(ValueError, match="val_accuracy.*validation"):
+        fit(model, softmax_cross_entropy, Adam(1e-2), X_TRAIN, Y_TRAIN, epochs=3, batch_size=32,
+            callbacks=[EarlyStopping("val_accuracy")])
+    np.testing.assert_array_equal(model.params["0.W"], before)
