@@ -16,7 +16,7 @@ import math
 
 from course_lib.validation import check_bool, check_nonnegative, check_positive_int
 
-__all__ = ["Callback", "EarlyStopping"]
+__all__ = ["Callback", "EarlyStopping", "ProgressBar"]
 
 _MONITORS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
 
@@ -102,3 +102,35 @@ class EarlyStopping(Callback):
     def __repr__(self) -> str:
         return (f"EarlyStopping(monitor={self.monitor!r}, patience={self.patience}, "
                 f"min_delta={self.min_delta}, restore_best={self.restore_best})")
+
+
+class ProgressBar(Callback):
+    """A ``tqdm`` progress bar over the epochs, showing each epoch's losses and accuracies.
+
+    ``fit(..., verbose=True)`` adds one. ``tqdm.auto`` draws a widget in JupyterLab and text
+    on ``stderr`` elsewhere. Without ``evaluate`` it shows the mean loss of the epoch's
+    mini-batches instead.
+    """
+
+    def on_fit_start(self, model: object, history: object) -> None:
+        try:
+            from tqdm.auto import tqdm  # the display extra, imported only when a bar is drawn
+        except ModuleNotFoundError:
+            raise ModuleNotFoundError('the progress bar of fit(verbose=True) is drawn by tqdm: '
+                                      'pip install "course_lib[display]"') from None
+        self.bar = tqdm(total=history.epochs, desc="fit", unit="epoch")
+
+    def on_epoch_end(self, epoch: int, model: object, history: object) -> bool:
+        if epoch == 0:
+            return False
+        shown = {name: f"{getattr(history, name)[epoch]:.4g}" for name in _MONITORS
+                 if getattr(history, name) is not None}
+        if not shown:  # evaluate=False: the mean loss of the epoch's mini-batches
+            k = history.steps_per_epoch
+            shown["step_loss"] = f"{history.step_loss[(epoch - 1) * k : epoch * k].mean():.4g}"
+        self.bar.set_postfix(shown, refresh=False)
+        self.bar.update(1)
+        return False
+
+    def on_fit_end(self, model: object, history: object) -> None:
+        self.bar.close()

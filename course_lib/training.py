@@ -34,7 +34,7 @@ from typing import Protocol
 
 import numpy as np
 
-from course_lib.callbacks import Callback
+from course_lib.callbacks import Callback, ProgressBar
 from course_lib.data import minibatches
 from course_lib.layers import BatchNorm, check_layer, skips_input_grad
 from course_lib.losses import accuracy
@@ -249,8 +249,8 @@ def fit(
         shuffling from the random state it had reached (so ``seed`` must be left out). Use
         the same data and batch size. The returned History holds the new epochs only; its
         ``first_step`` says where they start.
-    verbose : draw a progress bar with the last epoch's losses (``tqdm``: a widget bar in
-        JupyterLab, a text bar in a terminal).
+    verbose : draw a progress bar with the last epoch's losses: the same as adding
+        ``callbacks.ProgressBar()`` (``tqdm``: a widget bar in JupyterLab, text elsewhere).
 
     Returns
     -------
@@ -283,7 +283,7 @@ def fit(
     verbose = check_bool("verbose", verbose)
     if validation is not None and not evaluate:
         raise ValueError("validation needs evaluate=True (it is evaluated after every epoch)")
-    callbacks = _check_callbacks(callbacks)
+    callbacks = _check_callbacks(callbacks) + ([ProgressBar()] if verbose else [])
     drop_last = _check_drop_last(drop_last, model, len(X), batch_size)
 
     start = time.perf_counter()
@@ -314,57 +314,50 @@ def fit(
     norm_names = list(history.grad_norm)
     # dL/dX is never used here: the model skips computing it if it can (skips_input_grad)
     without_input_grad = {"input_grad": False} if skips_input_grad(model) else {}
-    progress = _progress_bar(epochs) if verbose else None
     t = 0
-    try:
-        with np.errstate(all="ignore"):
-            if evaluate:
-                _record_epoch(history, 0, model, loss, X, y, validation)
-            if _epoch_end(callbacks, 0, model, history):
-                history.stopped_epoch = 0
-            for epoch in range(1, epochs + 1):
-                if history.stopped_epoch is not None:
-                    break
-                norm_sums = [0.0] * len(norm_names)
-                for X_batch, y_batch in minibatches(X, y, batch_size, rng, drop_last=drop_last):
-                    if rates is not None:
-                        optimizer.lr = rates[t]
-                    history.step_lr[t] = optimizer.lr
-                    value, dpred = loss(model.forward(X_batch, training=True), y_batch)
-                    history.step_loss[t] = value
-                    if not math.isfinite(value):
-                        history.diverged = True
-                        break
-                    model.backward(dpred, **without_input_grad)
-                    for i, name in enumerate(norm_names):
-                        g = grads[name]
-                        # ‖g‖ = sqrt(sum of g²): one dot product of the flattened gradient
-                        norm_sums[i] += math.sqrt(np.vdot(g, g))
-                    if not _step(optimizer, params, grads):
-                        history.diverged = True
-                        break
-                    t += 1
-                if history.diverged:
-                    break
-                for i, name in enumerate(norm_names):
-                    history.grad_norm[name][epoch] = norm_sums[i] / per_epoch
-                if evaluate:
-                    _record_epoch(history, epoch, model, loss, X, y, validation)
-                    if not math.isfinite(history.train_loss[epoch]):
-                        history.diverged = True
-                        break
-                if _epoch_end(callbacks, epoch, model, history):
-                    history.stopped_epoch = epoch
-                if progress is not None:
-                    _show_progress(progress, history, epoch)
-            history.rng_state = rng.bit_generator.state
+    with np.errstate(all="ignore"):
+        if evaluate:
+            _record_epoch(history, 0, model, loss, X, y, validation)
+        if _epoch_end(callbacks, 0, model, history):
+            history.stopped_epoch = 0
+        for epoch in range(1, epochs + 1):
             if history.stopped_epoch is not None:
-                _keep_epochs(history, history.stopped_epoch)
-            for callback in callbacks:
-                callback.on_fit_end(model, history)
-    finally:
-        if progress is not None:
-            progress.close()
+                break
+            norm_sums = [0.0] * len(norm_names)
+            for X_batch, y_batch in minibatches(X, y, batch_size, rng, drop_last=drop_last):
+                if rates is not None:
+                    optimizer.lr = rates[t]
+                history.step_lr[t] = optimizer.lr
+                value, dpred = loss(model.forward(X_batch, training=True), y_batch)
+                history.step_loss[t] = value
+                if not math.isfinite(value):
+                    history.diverged = True
+                    break
+                model.backward(dpred, **without_input_grad)
+                for i, name in enumerate(norm_names):
+                    g = grads[name]
+                    # ‖g‖ = sqrt(sum of g²): one dot product of the flattened gradient
+                    norm_sums[i] += math.sqrt(np.vdot(g, g))
+                if not _step(optimizer, params, grads):
+                    history.diverged = True
+                    break
+                t += 1
+            if history.diverged:
+                break
+            for i, name in enumerate(norm_names):
+                history.grad_norm[name][epoch] = norm_sums[i] / per_epoch
+            if evaluate:
+                _record_epoch(history, epoch, model, loss, X, y, validation)
+                if not math.isfinite(history.train_loss[epoch]):
+                    history.diverged = True
+                    break
+            if _epoch_end(callbacks, epoch, model, history):
+                history.stopped_epoch = epoch
+        history.rng_state = rng.bit_generator.state
+        if history.stopped_epoch is not None:
+            _keep_epochs(history, history.stopped_epoch)
+        for callback in callbacks:
+            callback.on_fit_end(model, history)
     history.seconds = time.perf_counter() - start
     return history
 
@@ -477,30 +470,6 @@ def _keep_epochs(history: History, epochs: int) -> None:
         if values is not None:
             setattr(history, name, values[: epochs + 1])
     history.grad_norm = {name: values[: epochs + 1] for name, values in history.grad_norm.items()}
-
-
-def _progress_bar(epochs: int) -> object:
-    try:
-        from tqdm.auto import tqdm  # the display extra: imported only when a bar is asked for
-    except ModuleNotFoundError:
-        raise ModuleNotFoundError('fit(verbose=True) draws its progress bar with tqdm: '
-                                  'pip install "course_lib[display]"') from None
-    return tqdm(total=epochs, desc="fit", unit="epoch")
-
-
-def _show_progress(progress: object, history: History, epoch: int) -> None:
-    """Advance the bar by one epoch and show that epoch's losses and accuracies."""
-    shown = {}
-    for name in _EPOCH_METRICS:
-        values = getattr(history, name)
-        if values is not None:
-            shown[name] = f"{values[epoch]:.4g}"
-    if not shown:  # evaluate=False: the mean loss of the epoch's mini-batches
-        steps = history.step_loss[(epoch - 1) * history.steps_per_epoch :
-                                  epoch * history.steps_per_epoch]
-        shown["step_loss"] = f"{steps.mean():.4g}"
-    progress.set_postfix(shown, refresh=False)
-    progress.update(1)
 
 
 def _step(optimizer: object, params: dict, grads: dict) -> bool:
