@@ -33,6 +33,7 @@ __all__ = [
     "Schedule",
     "constant",
     "inverse_time_decay",
+    "inverse_sqrt_decay",
     "exponential_decay",
     "step_decay",
     "cosine_decay",
@@ -93,6 +94,25 @@ def inverse_time_decay(
         f"inverse_time_decay(lr0={lr0!r}, decay_rate={decay_rate!r}, "
         f"decay_steps={decay_steps!r}, staircase={staircase!r})",
         lr_at,
+    )
+
+
+def inverse_sqrt_decay(lr0: float, decay_rate: float = 1.0, decay_steps: int = 1) -> Schedule:
+    """Inverse-square-root decay (the Deep Learning Specialization's ``k / √epoch``).
+
+        lr(t) = lr0 / √(1 + decay_rate · t / decay_steps)
+
+    Slower than inverse-time decay: ``Σ lr(t)`` grows like ``√t`` (so the iterates can still
+    travel any distance), while ``lr(t)`` → 0. The ``1 +`` keeps the first rate at ``lr0``.
+    """
+    lr0 = check_positive("lr0", lr0)
+    decay_rate = check_nonnegative("decay_rate", decay_rate)
+    decay_steps = check_positive_int("decay_steps", decay_steps)
+    return Schedule(
+        f"inverse_sqrt_decay(lr0={lr0!r}, decay_rate={decay_rate!r}, "
+        f"decay_steps={decay_steps!r})",
+        # lr0 / √(1 + decay_rate·t / decay_steps)
+        lambda t: lr0 / math.sqrt(1 + decay_rate * t / decay_steps),
     )
 
 

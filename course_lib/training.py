@@ -283,7 +283,9 @@ def fit(
     verbose = check_bool("verbose", verbose)
     if validation is not None and not evaluate:
         raise ValueError("validation needs evaluate=True (it is evaluated after every epoch)")
-    callbacks = _check_callbacks(callbacks) + ([ProgressBar()] if verbose else [])
+    callbacks = _check_callbacks(callbacks, optimizer, schedule)
+    if verbose:
+        callbacks.append(ProgressBar())
     drop_last = _check_drop_last(drop_last, model, len(X), batch_size)
 
     start = time.perf_counter()
@@ -362,7 +364,7 @@ def fit(
     return history
 
 
-def _check_callbacks(callbacks: object) -> list[Callback]:
+def _check_callbacks(callbacks: object, optimizer: object, schedule: object) -> list[Callback]:
     if not isinstance(callbacks, Sequence) or isinstance(callbacks, str):
         raise TypeError("callbacks must be a list of Callback objects, e.g. "
                         f"[EarlyStopping(patience=5)], got {type(callbacks).__name__}")
@@ -370,6 +372,12 @@ def _check_callbacks(callbacks: object) -> list[Callback]:
         if not isinstance(callback, Callback):
             raise TypeError(f"callbacks[{i}] must be a course_lib.callbacks.Callback (subclass "
                             f"it to write your own), got {type(callback).__name__}")
+        if callback.changes_lr and schedule is not None:
+            raise ValueError(f"callbacks[{i}] ({type(callback).__name__}) sets the learning "
+                             "rate, and so does schedule: give one or the other")
+        if getattr(callback, "optimizer", optimizer) is not optimizer:
+            raise ValueError(f"callbacks[{i}] ({type(callback).__name__}) adjusts another "
+                             "optimizer than the one fit trains with: give it that one")
     return list(callbacks)
 
 

@@ -6,17 +6,23 @@ epoch's number of epochs: early stopping must give back those weights, bit for b
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from course_lib.callbacks import Callback, EarlyStopping
+from course_lib.callbacks import Callback, EarlyStopping, ReduceLROnPlateau
 from course_lib.data import load_digits, train_test_split
 from course_lib.layers import BatchNorm, Dense, ReLU, Sequential
 from course_lib.losses import softmax_cross_entropy
-from course_lib.optimizers import Adam
+from course_lib.optimizers import SGD, Adam
+from course_lib.schedules import constant
 from course_lib.training import fit
+
+PLATEAU = np.load(Path(__file__).parent / "fixtures" / "plateau.npz")
+PLATEAU_CONFIGS = json.loads(str(PLATEAU["configs"]))
 
 DIGITS = load_digits()
 X_TRAIN, X_VAL, Y_TRAIN, Y_VAL = train_test_split(DIGITS.X[:600] / 16, DIGITS.y[:600], 0.5,
@@ -122,3 +128,71 @@ def test_a_monitored_metric_that_fit_does_not_record_is_refused_before_training(
         fit(model, softmax_cross_entropy, Adam(1e-2), X_TRAIN, Y_TRAIN, epochs=3, batch_size=32,
             callbacks=[EarlyStopping("val_accuracy")])
     np.testing.assert_array_equal(model.params["0.W"], before)
+
+
+# --- ReduceLROnPlateau ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", ["plateau_default", "plateau_abs_cooldown", "plateau_max_rel"])
+def test_reduce_on_plateau_lowers_the_rate_exactly_when_torch_does(case):
+    c = PLATEAU_CONFIGS[case]
+    arguments = dict(c["arguments"])
+    monitor = "val_accuracy" if arguments.pop("mode", "min") == "max" else "val_loss"
+    optimizer = SGD(c["lr0"])
+    reducer = ReduceLROnPlateau(optimizer, monitor=monitor, **arguments)
+    lrs = [reducer.step(metric) for metric in c["metrics"]]
+    np.testing.assert_allclose(lrs, PLATEAU[case], rtol=1e-15)
+    assert len(set(lrs)) >= 3  # the case lowers the rate more than once
+
+
+def test_reduce_on_plateau_inside_fit_sets_the_rate_of_the_next_epochs_steps():
+    optimizer = SGD(0.5)
+    reducer = ReduceLROnPlateau(optimizer, monitor="train_loss", factor=0.5, patience=0,
+                                threshold=10.0, threshold_mode="abs")  # only inf improves
+    history = fit(net(), softmax_cross_entropy, optimizer, X_TRAIN, Y_TRAIN, epochs=4,
+                  batch_size=100, callbacks=[reducer])
+    per_epoch = history.step_lr.reshape(4, history.steps_per_epoch)
+    assert np.all(per_epoch == per_epoch[:, :1])  # one rate per epoch
+    # epoch 1 improves on inf; every later epoch is a bad one, and patience 0 halves at once
+    np.testing.assert_array_equal(per_epoch[:, 0], [0.5, 0.5, 0.25, 0.125])
+    assert optimizer.lr == 0.0625
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda opt: dict(schedule=constant(0.1), callbacks=[ReduceLROnPlateau(opt)]),
+         "give one or the other"),
+        (lambda opt: dict(callbacks=[ReduceLROnPlateau(SGD(0.1))]), "another optimizer"),
+        (lambda opt: dict(callbacks=[ReduceLROnPlateau(opt)], validation=None), "validation"),
+    ],
+    ids=["with a schedule", "of another optimizer", "without validation"],
+)
+def test_reduce_on_plateau_is_refused_where_it_cannot_work(make, message):
+    optimizer = SGD(0.1)
+    kwargs = {"validation": (X_VAL, Y_VAL), **make(optimizer)}
+    model = net()
+    before = model.params["0.W"].copy()
+    with pytest.raises(ValueError, match=message):
+        fit(model, softmax_cross_entropy, optimizer, X_TRAIN, Y_TRAIN, epochs=2, batch_size=32,
+            **kwargs)
+    np.testing.assert_array_equal(model.params["0.W"], before)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"factor": 1.0}, ValueError, "factor"),
+        ({"factor": 0}, ValueError, "factor"),
+        ({"patience": -1}, ValueError, "patience"),
+        ({"threshold_mode": "relative"}, ValueError, "threshold_mode"),
+        ({"cooldown": 1.5}, TypeError, "cooldown"),
+        ({"min_lr": -0.1}, ValueError, "min_lr"),
+        ({"monitor": "loss"}, ValueError, "monitor"),
+    ],
+)
+def test_reduce_on_plateau_refuses_bad_settings_naming_them(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        ReduceLROnPlateau(SGD(0.1), **kwargs)
+    with pytest.raises(TypeError, match="optimizer"):
+        ReduceLROnPlateau(object())

@@ -25,6 +25,7 @@ from course_lib.schedules import (
     constant,
     cosine_decay,
     exponential_decay,
+    inverse_sqrt_decay,
     inverse_time_decay,
     plan,
     step_decay,
@@ -37,6 +38,8 @@ REFERENCE = np.load(FIXTURES / "schedules.npz")
 CONFIGS = json.loads(str(REFERENCE["configs"]))
 LR_DECAY = np.load(FIXTURES / "lr_decay.npz")
 LR_DECAY_CONFIGS = json.loads(str(LR_DECAY["configs"]))
+PLATEAU = np.load(FIXTURES / "plateau.npz")
+PLATEAU_CONFIGS = json.loads(str(PLATEAU["configs"]))
 
 
 def values(schedule, n):
@@ -97,6 +100,19 @@ def test_inverse_time_decay_staircase_is_flat_for_decay_steps_steps():
     np.testing.assert_allclose(lrs[:5], 0.3)
     np.testing.assert_allclose(lrs[5:10], 0.15)
     np.testing.assert_allclose(lrs[10:], 0.1)
+
+
+def test_inverse_sqrt_decay_quarters_the_squared_rate_when_decay_rate_t_over_steps_is_three():
+    schedule = inverse_sqrt_decay(0.2, decay_rate=0.5, decay_steps=4)
+    assert schedule(0) == 0.2
+    assert schedule(24) == pytest.approx(0.1, rel=1e-15)  # 1 + 0.5·24/4 = 4, √4 = 2
+    assert repr(schedule) == "inverse_sqrt_decay(lr0=0.2, decay_rate=0.5, decay_steps=4)"
+
+
+def test_inverse_sqrt_decay_matches_torch_lambda_lr():
+    c = PLATEAU_CONFIGS["inverse_sqrt"]
+    ours = inverse_sqrt_decay(c["lr0"], c["decay_rate"], c["decay_steps"])
+    np.testing.assert_allclose(values(ours, c["n"]), PLATEAU["inverse_sqrt"], rtol=1e-14)
 
 
 def test_inverse_time_decay_with_zero_rate_is_constant():
@@ -165,6 +181,7 @@ def decaying_schedules():
             st.integers(1, 50),
             st.booleans(),
         ),
+        st.builds(inverse_sqrt_decay, LR0, st.floats(0.0, 10.0), st.integers(1, 50)),
         st.builds(exponential_decay, LR0, GAMMA),
         st.builds(step_decay, LR0, st.integers(1, 20), GAMMA),
         st.builds(
@@ -232,6 +249,9 @@ def test_numpy_integer_t_is_accepted():
         (lambda: inverse_time_decay(0.1, 0.5, decay_steps=0), "decay_steps", ValueError),
         (lambda: inverse_time_decay(0.1, 0.5, decay_steps=2.5), "decay_steps", TypeError),
         (lambda: inverse_time_decay(0.1, 0.5, staircase="no"), "staircase", TypeError),
+        (lambda: inverse_sqrt_decay(0.0), "lr0", ValueError),
+        (lambda: inverse_sqrt_decay(0.1, -1.0), "decay_rate", ValueError),
+        (lambda: inverse_sqrt_decay(0.1, 1.0, decay_steps=0), "decay_steps", ValueError),
         (lambda: exponential_decay(0.1, 0.0), "gamma", ValueError),
         (lambda: exponential_decay(0.1, 1.5), "gamma", ValueError),
         (lambda: exponential_decay(math.inf, 0.9), "lr0", ValueError),
