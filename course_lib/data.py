@@ -156,7 +156,7 @@ def train_test_split(
     y: ArrayLike,
     test_fraction: float = 0.25,
     rng: RngLike = 0,
-    stratify: bool = False,
+    stratify: bool | ArrayLike | None = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Split ``X`` and ``y`` at random into a training and a test part.
 
@@ -167,7 +167,10 @@ def train_test_split(
     With ``stratify=True``, ``y`` holds class labels and each class ``c``
     with ``n_c`` samples puts ``round(test_fraction * n_c)`` of them (halves
     rounded up) into the test part, so both parts keep the class
-    proportions of ``y`` up to rounding.
+    proportions of ``y`` up to rounding. ``stratify=labels`` (scikit-learn's
+    spelling, e.g. ``stratify=y``) does the same with the classes of
+    ``labels``, one per row; ``stratify=y`` and ``stratify=True`` give the
+    same split.
 
     Fit scalers and models on the training part only; the test part
     measures how well they do on data they have not seen.
@@ -177,7 +180,9 @@ def train_test_split(
     X, y : arrays with the same number of rows.
     test_fraction : the share of samples for the test part, in (0, 1).
     rng : int seed, ``numpy.random.Generator`` or None (module docstring).
-    stratify : keep the class proportions of ``y`` in both parts.
+    stratify : ``True`` keeps the class proportions of ``y`` in both parts;
+        an array of class labels, one per row, keeps theirs; ``False`` (or
+        ``None``, scikit-learn's default) splits without regard to classes.
 
     Returns
     -------
@@ -189,12 +194,11 @@ def train_test_split(
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
     generator = check_rng("rng", rng)
     n_samples = len(X)
-    if stratify:
-        if y.ndim != 1:
-            raise ValueError(f"stratify=True needs y of class labels, shape (n,), got {y.shape}")
+    labels = _stratify_labels(stratify, y)
+    if labels is not None:
         test_parts, train_parts = [], []
-        for label in np.unique(y):
-            members = generator.permutation(np.flatnonzero(y == label))
+        for label in np.unique(labels):
+            members = generator.permutation(np.flatnonzero(labels == label))
             n_test_c = math.floor(test_fraction * len(members) + 0.5)
             test_parts.append(members[:n_test_c])
             train_parts.append(members[n_test_c:])
@@ -210,6 +214,28 @@ def train_test_split(
             f"{len(train)} for training and {len(test)} for testing; both need at least one"
         )
     return X[train], X[test], y[train], y[test]
+
+
+def _stratify_labels(stratify: object, y: np.ndarray) -> np.ndarray | None:
+    """The class labels ``train_test_split`` stratifies by: ``y``, ``stratify`` or None."""
+    if stratify is None or isinstance(stratify, bool | np.bool_):
+        if not stratify:
+            return None
+        if y.ndim != 1:
+            raise ValueError(f"stratify=True needs y of class labels, shape (n,), got {y.shape}")
+        return y
+    if isinstance(stratify, str | bytes) or np.ndim(stratify) == 0:
+        raise TypeError(
+            f"stratify must be True, False or an array of class labels with one per row "
+            f"(stratify=y), got {stratify!r}"
+        )
+    labels = np.asarray(stratify)
+    if labels.shape != (len(y),):
+        raise ValueError(
+            f"stratify must hold one class label per row, shape ({len(y)},), got shape "
+            f"{labels.shape}"
+        )
+    return labels
 
 
 def one_hot(labels: ArrayLike, n_classes: int, dtype: DTypeLike = np.float64) -> np.ndarray:

@@ -1,6 +1,7 @@
 """Ablations: run a function over a grid of settings and several seeds, and summarise.
 
-One run is a function of the settings and a seed that returns a number or a dict of numbers::
+One run is a function of the settings and a seed that returns a number or a dict of numbers
+(and of arrays, such as loss curves)::
 
     def run(lr, batch_size, seed):
         model = make_model(seed)
@@ -12,6 +13,11 @@ One run is a function of the settings and a seed that returns a number or a dict
     results = run_grid(run, {"lr": [1e-3, 1e-2], "batch_size": [32, 128]}, seeds=range(5))
     results.table("val_accuracy")                              # one row per (lr, batch_size)
     results.table("val_accuracy", rows="lr", cols="batch_size")  # a cross table
+    results.table("val_accuracy").best("max")                  # the best cell
+
+A run may also return arrays, e.g. ``"val_loss": history.val_loss``: they are kept per run,
+and ``results.where("val_loss", lr=1e-3)`` stacks them, one row per run, ready for
+``stats.mean_and_band`` or ``plots.loss_band``; tables summarise the number metrics only.
 
 A summary over seeds is the mean with a confidence interval from Student's t
 (``stats.summarize``).
@@ -30,20 +36,23 @@ import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from numbers import Real
+from typing import Literal, NamedTuple
 
 import numpy as np
 
 from course_lib.stats import Summary, summarize
 from course_lib.validation import check_callable, check_nonnegative_int
 
-__all__ = ["Results", "Table", "run_grid"]
+__all__ = ["Cell", "Results", "Table", "run_grid"]
+
+Metric = float | np.ndarray
 
 
 # --------------------------------------------------------------------------- running a grid
 
 
 def run_grid(
-    fn: Callable[..., float | Mapping[str, float]],
+    fn: Callable[..., float | Mapping[str, float | np.ndarray]],
     grid: Mapping[str, Sequence],
     seeds: Sequence[int],
 ) -> Results:
@@ -57,6 +66,12 @@ def run_grid(
 
     ``fn`` returns a number (recorded as the metric ``"value"``) or a dict of named numbers
     (every run the same names). NaN and inf are fine: ``summarize`` counts them apart.
+
+    A metric may also be an array (a list, a ``History`` curve, a ``numpy`` array) in every
+    run, e.g. ``{"final_loss": h.train_loss[-1], "curve": h.train_loss}``: each run keeps a
+    float64 copy, ``Results.where`` stacks them (``(runs, *shape)``) and ``Results.table``,
+    which summarises one number per run, refuses them. Callers that return numbers only get
+    exactly what they got before.
     """
     check_callable("fn", fn, "a function fn(**setting, seed=...)")
     grid = _check_grid(grid)
@@ -74,6 +89,8 @@ def run_grid(
                     f"fn returned the metrics {list(result)} for {setting} with seed={seed}, "
                     f"but {list(metrics)} before; every run must return the same names"
                 )
+            if records:
+                _check_same_kinds(result, records[0], setting, seed)
             records.append({**setting, "seed": seed, **result})
     return Results(records, grid, seeds, metrics)
 
@@ -82,10 +99,11 @@ class Results:
     """The runs of ``run_grid``: one record (a dict) per run, in the order they ran.
 
     A record holds the setting, ``"seed"`` and the metrics, e.g.
-    ``{"lr": 0.1, "batch_size": 32, "seed": 0, "val_accuracy": 0.93}``.
+    ``{"lr": 0.1, "batch_size": 32, "seed": 0, "val_accuracy": 0.93}``: a float per number
+    metric, a float64 array per array metric.
 
     Attributes: ``records``, ``grid`` (setting name -> list of values), ``seeds``,
-    ``metrics`` (the metric names).
+    ``metrics`` (the metric names), ``array_metrics`` (those that hold arrays).
     """
 
     def __init__(
@@ -99,23 +117,33 @@ class Results:
         self.grid = grid
         self.seeds = seeds
         self.metrics = metrics
+        first = records[0] if records else {}
+        self.array_metrics = tuple(m for m in metrics if isinstance(first[m], np.ndarray))
 
     def where(self, metric: str | None = None, /, **setting: object) -> np.ndarray:
         """The values of ``metric`` of every run whose setting matches, in run order.
 
         ``results.where("val_accuracy", lr=0.1)`` pools the other settings and the seeds.
-        ``metric`` may be left out when there is only one.
+        ``metric`` may be left out when there is only one. For an array metric the runs' arrays
+        are stacked, ``(runs, *shape)``: ``where("curve", lr=0.1)[k]`` is the ``k``-th
+        matching run's curve (they must have the same shape; ``records`` has each as it is).
         """
         metric = self._check_metric(metric)
         self._check_names(setting, "where")
-        return np.array(
-            [
-                r[metric]
-                for r in self.records
-                if all(_same(r[name], value) for name, value in setting.items())
-            ],
-            dtype=np.float64,
-        )
+        values = [
+            r[metric]
+            for r in self.records
+            if all(_same(r[name], value) for name, value in setting.items())
+        ]
+        if metric not in self.array_metrics:
+            return np.array(values, dtype=np.float64)
+        shapes = {v.shape for v in values}
+        if len(shapes) > 1:
+            raise ValueError(
+                f"the runs' arrays of {metric!r} have different shapes {sorted(shapes)} and "
+                f"cannot be stacked; take them one by one from results.records"
+            )
+        return np.stack(values) if values else np.empty((0,))
 
     def table(
         self,
@@ -134,6 +162,12 @@ class Results:
         together with the seeds. ``fmt`` formats every number (``"{:.3f}"``, ``"{:.2%}"`` …).
         """
         metric = self._check_metric(metric)
+        if metric in self.array_metrics:
+            raise TypeError(
+                f"metric {metric!r} holds an array per run, and a table summarises one number "
+                f"per run: tabulate a number metric, or get the arrays with "
+                f"results.where({metric!r}, ...)"
+            )
         names = list(self.grid)
         if cols is not None and cols not in names:
             raise ValueError(f"cols must be one of the settings {names} or None, got {cols!r}")
@@ -176,21 +210,30 @@ class Results:
 
     def __repr__(self) -> str:
         sizes = " x ".join(f"{len(v)} {k}" for k, v in self.grid.items())
+        names = [f"{m} (array)" if m in self.array_metrics else m for m in self.metrics]
         return (
             f"Results({len(self.records)} runs: {sizes} x {len(self.seeds)} seeds; "
-            f"metrics {', '.join(self.metrics)})"
+            f"metrics {', '.join(names)})"
         )
 
 
 # --------------------------------------------------------------------------- tables
 
 
+class Cell(NamedTuple):
+    """One cell of a ``Table``: its ``setting`` (``{"lr": 0.1, ...}``) and its ``summary``."""
+
+    setting: dict
+    summary: Summary
+
+
 class Table:
     """A summary table: printed as aligned text, shown as HTML in Jupyter.
 
     ``rows`` holds the data as a list of dicts (the setting, then ``mean``, ``std``, ``low``,
-    ``high``, ``n``, ``n_nonfinite``), ``to_dict()`` the same as columns, and
-    ``get(lr=0.1, …)`` the ``Summary`` of one setting. Made by ``Results.table``.
+    ``high``, ``n``, ``n_nonfinite``), ``to_dict()`` the same as columns,
+    ``get(lr=0.1, …)`` the ``Summary`` of one setting and ``best("min")`` the best cell.
+    Made by ``Results.table``.
     """
 
     def __init__(
@@ -223,6 +266,41 @@ class Table:
             if all(_same(cell[k], setting[k]) for k in keys):
                 return summary
         raise ValueError(f"no cell with the setting {setting}")
+
+    def best(self, mode: Literal["min", "max"], /, **setting: object) -> Cell:
+        """The cell with the lowest (``mode="min"``: a loss) or highest (``"max"``) mean.
+
+        Only cells where every run gave a finite value compete: a cell with a diverged run
+        (NaN) or a target never reached (inf), ``n_nonfinite > 0``, is left out, since the mean
+        of its other runs would flatter it. Keyword arguments fix some settings, e.g.
+        ``table.best("min", batch_norm=True)`` is the best cell with batch norm. Of equal
+        means, the first in table order wins. Returns a ``Cell(setting, summary)``::
+
+            cell = results.table("loss", rows="lr", cols="batch_norm").best("min")
+            cell.setting["lr"], cell.summary.mean
+        """
+        if mode not in ("min", "max"):
+            raise ValueError(
+                f'mode must be "min" (lower is better: a loss) or "max" (higher is better: '
+                f"an accuracy), got {mode!r}"
+            )
+        keys = self.row_names + ([self.col_name] if self.col_name else [])
+        unknown = [name for name in setting if name not in keys]
+        if unknown:
+            raise ValueError(f"best: unknown settings {unknown}; the table has {keys}")
+        candidates = [
+            Cell(dict(cell), summary)
+            for cell, summary in self._entries
+            if summary.n > 0 and summary.n_nonfinite == 0
+            and all(_same(cell[name], value) for name, value in setting.items())
+        ]
+        if not candidates:
+            raise ValueError(
+                f"no cell{f' with {setting}' if setting else ''} has only finite values "
+                f"(every one has a diverged run, NaN or inf), so none is best"
+            )
+        sign = 1.0 if mode == "min" else -1.0
+        return min(candidates, key=lambda c: sign * c.summary.mean)
 
     # -- layout: a caption, a header row and body rows of strings, shared by text and HTML
 
@@ -334,8 +412,8 @@ def _check_seeds(seeds: object) -> list[int]:
     return seeds
 
 
-def _check_result(result: object, setting: dict, seed: int, grid: dict) -> dict[str, float]:
-    """``fn``'s return value as ``{metric name: float}``."""
+def _check_result(result: object, setting: dict, seed: int, grid: dict) -> dict[str, Metric]:
+    """``fn``'s return value as ``{metric name: float or float64 array (a copy)}``."""
     where = f"fn(**{setting}, seed={seed})"
     if not isinstance(result, Mapping):
         result = {"value": result}
@@ -346,11 +424,36 @@ def _check_result(result: object, setting: dict, seed: int, grid: dict) -> dict[
                 f"{where} returned the metric name {name!r}; metric names must be strings "
                 "different from the setting names and 'seed'"
             )
-        if isinstance(value, bool) or not isinstance(value, Real | np.floating | np.integer):
-            raise TypeError(
-                f"{where} must return a number or a dict of numbers, got {name!r}: {value!r}"
-            )
-        checked[name] = float(value)
+        checked[name] = _check_value(value, where, name)
     if not checked:
         raise ValueError(f"{where} returned no metric")
     return checked
+
+
+def _check_value(value: object, where: str, name: str) -> Metric:
+    """One metric: a number as a float, an array (or list) of numbers as a float64 copy."""
+    if isinstance(value, Real | np.floating | np.integer) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, np.ndarray | Sequence) and not isinstance(value, str | bytes):
+        try:
+            array = np.asarray(value)
+        except ValueError:  # a ragged list
+            array = np.asarray(None)
+        if array.dtype.kind in "iuf":
+            return float(array) if array.ndim == 0 else array.astype(np.float64)  # a copy
+    raise TypeError(
+        f"{where} must return a number or a dict of numbers or arrays of numbers, got "
+        f"{name!r}: {value!r}"
+    )
+
+
+def _check_same_kinds(result: dict[str, Metric], first: dict, setting: dict, seed: int) -> None:
+    """A metric is a number in every run or an array in every run."""
+    for name, value in result.items():
+        if isinstance(value, np.ndarray) != isinstance(first[name], np.ndarray):
+            kinds = ("an array", "a number")
+            now, before = (kinds if isinstance(value, np.ndarray) else kinds[::-1])
+            raise TypeError(
+                f"fn returned {now} as {name!r} for {setting} with seed={seed}, but {before} "
+                f"before; a metric must be a number in every run or an array in every run"
+            )

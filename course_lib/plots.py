@@ -9,10 +9,19 @@ new figure on every slider move. The numbers behind the bands and histograms
 from __future__ import annotations
 
 import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.contour import QuadContourSet
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
+
+try:
+    from matplotlib.axes import Axes
+    from matplotlib.contour import QuadContourSet
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+except ModuleNotFoundError as missing:
+    raise ModuleNotFoundError(
+        'course_lib.plots needs matplotlib, which is not installed: pip install '
+        '"course_lib[display]" adds the display extra (from a clone: pip install -e '
+        '"path/to/the/clone[display]")',
+        name=missing.name,
+    ) from missing
 
 from course_lib.stats import bin_fractions, mean_and_band
 from course_lib.validation import check_callable, check_positive_int, check_real

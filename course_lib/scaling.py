@@ -21,6 +21,14 @@ statistics.
 statistics are computed in float64 (as scikit-learn does); ``transform``
 and ``inverse_transform`` return the dtype they are given, so float32 stays
 float32 (integer input becomes float64). The input is never modified.
+
+Values near the float limit are scaled correctly: ``fit`` computes each
+column's sums and squares on ``x / p``, with ``p`` a power of two near the
+column's largest ``|x|`` (an exact division), so ``1e200**2`` or the sum of
+two values of ``1e308`` never overflows; on ordinary data the statistics are
+bit for bit those of the plain formulas. ``fit`` refuses a column whose
+``max - min`` is itself beyond the largest number of the dtype (values of
+``-1.5e308`` and ``1.5e308``): centring it would overflow.
 """
 
 from __future__ import annotations
@@ -64,6 +72,40 @@ def _check_X(X: ArrayLike, name: str = "X") -> np.ndarray:
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or infinity; remove or impute those values first")
     return arr
+
+
+def _check_fit_X(X: ArrayLike) -> np.ndarray:
+    """``_check_X``, and no column so spread out that centring it would overflow.
+
+    ``x - mean`` is at most ``max - min`` in size: when that is beyond the largest number of
+    ``X``'s dtype (1.8e308 for float64), ``transform`` could only return infinities.
+    """
+    X = _check_X(X)
+    with np.errstate(over="ignore"):
+        spread = X.max(axis=0) - X.min(axis=0)
+    too_wide = np.flatnonzero(np.isinf(spread))
+    if too_wide.size:
+        j = too_wide[0]
+        raise ValueError(
+            f"X[:, {j}] spans from {X[:, j].min():.3g} to {X[:, j].max():.3g}: max - min is "
+            f"beyond the largest {X.dtype} ({np.finfo(X.dtype).max:.3g}), so centring that "
+            f"column would overflow. Divide X by a constant first (X / 1e10, say)"
+            + ("" if X.dtype == np.float64 else " or convert it with X.astype(np.float64)")
+        )
+    return X
+
+
+def _power_of_two_near_max(X: np.ndarray) -> np.ndarray:
+    r"""Per column, :math:`p_j = 2^{\lfloor \log_2 \max_i |x_{ij}| \rfloor}` (1 for zeros).
+
+    ``X / p`` lies in ``[-2, 2]``, so its sums and squares cannot overflow, and dividing by a
+    power of two is exact: statistics computed on ``X / p`` and multiplied back by ``p`` are
+    the very numbers the plain formulas give on ``X`` wherever those neither overflow nor
+    underflow.
+    """
+    peak = np.abs(X).max(axis=0).astype(np.float64)
+    _, exponent = np.frexp(peak)  # peak = m 2^exponent with 1/2 <= m < 1
+    return np.where(peak > 0, np.ldexp(1.0, exponent - 1), 1.0)
 
 
 class _FeatureScaler:
@@ -170,7 +212,9 @@ class ZScoreScaler(_FeatureScaler):
     Attributes
     ----------
     mean_ : :math:`\mu`, shape ``(n_features,)``, float64.
-    var_ : :math:`\sigma^2`, shape ``(n_features,)``, float64.
+    var_ : :math:`\sigma^2`, shape ``(n_features,)``, float64; ``inf`` where
+        :math:`\sigma^2` is beyond the largest float (:math:`\sigma > 1.3 \times 10^{154}`),
+        while ``scale_`` is still exact.
     scale_ : :math:`\sigma`, with 1 for constant columns; the divisor used.
     n_features_in_ : number of columns seen by ``fit``.
     n_samples_seen_ : number of rows seen by ``fit``.
@@ -197,16 +241,20 @@ class ZScoreScaler(_FeatureScaler):
 
         ``X``: shape ``(n_samples, n_features)``, finite numbers.
         """
-        X = _check_X(X)
+        X = _check_fit_X(X)
         n_samples = X.shape[0]
-        # mu_j = (1/n) sum_i x_ij,   sigma_j^2 = (1/n) sum_i (x_ij - mu_j)^2
-        mean = X.mean(axis=0, dtype=np.float64)
-        var = X.var(axis=0, dtype=np.float64)
+        # mu_j = (1/n) sum_i x_ij,   sigma_j^2 = (1/n) sum_i (x_ij - mu_j)^2,
+        # computed on u = x / p and scaled back (p_j: a power of two near max_i |x_ij|, so no
+        # rounding): the squares of values near the float limit (1e200) cannot overflow
+        p = _power_of_two_near_max(X)
+        u = X / p
+        mean_u, var_u = u.mean(axis=0), u.var(axis=0)
         # constant column: sigma^2 <= n eps sigma^2 + (n mu eps)^2  ->  leave it unscaled
-        constant = var <= n_samples * _EPS * var + (n_samples * mean * _EPS) ** 2
-        self.mean_ = mean
-        self.var_ = var
-        self.scale_ = np.where(constant, 1.0, np.sqrt(var))
+        constant = var_u <= n_samples * _EPS * var_u + (n_samples * mean_u * _EPS) ** 2
+        self.mean_ = mean_u * p
+        with np.errstate(over="ignore"):  # sigma^2 overflows to inf when sigma > 1.3e154
+            self.var_ = var_u * p * p
+        self.scale_ = np.where(constant, 1.0, np.sqrt(var_u) * p)
         self.n_features_in_ = X.shape[1]
         self.n_samples_seen_ = n_samples
         return self
@@ -272,8 +320,11 @@ class MeanNormalizer(_FeatureScaler):
 
         ``X``: shape ``(n_samples, n_features)``, finite numbers.
         """
-        X = _check_X(X)
-        self.mean_ = X.mean(axis=0, dtype=np.float64)
+        X = _check_fit_X(X)
+        # mu_j = (1/n) sum_i x_ij, computed on x / p and scaled back (p_j: a power of two near
+        # max_i |x_ij|, so no rounding): the sum of values near the float limit cannot overflow
+        p = _power_of_two_near_max(X)
+        self.mean_ = (X / p).mean(axis=0) * p
         self.min_ = X.min(axis=0).astype(np.float64)
         self.max_ = X.max(axis=0).astype(np.float64)
         # range_j = max_j - min_j, and 1 for a constant column (max_j == min_j)

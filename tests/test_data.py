@@ -220,6 +220,28 @@ def test_split_stratified_rounds_halves_up():
     assert_array_equal(np.bincount(y_train), [7, 4])
 
 
+def test_split_stratified_by_a_label_array():
+    # scikit-learn's spelling, stratify=y, gives the very split of stratify=True; any other
+    # labels, one per row, stratify by their classes (here y is a regression target)
+    y = np.repeat([0, 1, 2], [59, 71, 48])
+    X = np.arange(len(y), dtype=float)[:, None]
+    for by_array, by_flag in zip(train_test_split(X, y, 0.25, rng=3, stratify=y),
+                                 train_test_split(X, y, 0.25, rng=3, stratify=True), strict=True):
+        assert_array_equal(by_array, by_flag)
+    target = X[:, 0] ** 2
+    _, X_test, _, y_test = train_test_split(X, target, 0.25, rng=0, stratify=list(y))
+    assert_array_equal(np.bincount(y[X_test[:, 0].astype(int)]), [15, 18, 12])
+    assert_array_equal(y_test, X_test[:, 0] ** 2)
+
+
+@pytest.mark.parametrize("off", [False, None])
+def test_split_not_stratified(off):
+    X, y = numbered(40)
+    for left, right in zip(train_test_split(X, y, rng=1, stratify=off),
+                           train_test_split(X, y, rng=1), strict=True):
+        assert_array_equal(left, right)
+
+
 def test_split_does_not_modify_inputs():
     X, y = numbered(10)
     X_before = X.copy()
@@ -253,6 +275,17 @@ class TestSplitBadInput:
     def test_stratify_needs_labels(self):
         with pytest.raises(ValueError, match="stratify=True needs y of class labels"):
             train_test_split(self.X, self.X, stratify=True)
+
+    @pytest.mark.parametrize("stratify", ["no", "yes", 0, 1, 0.5, np.int64(1)])
+    def test_stratify_neither_bool_nor_labels(self, stratify):
+        with pytest.raises(TypeError, match="stratify must be True, False or an array of class"):
+            train_test_split(self.X, self.y, stratify=stratify)
+
+    @pytest.mark.parametrize("labels", [np.zeros(9), np.zeros((10, 1)), np.zeros(11)])
+    def test_stratify_labels_one_per_row(self, labels):
+        message = r"stratify must hold one class label per row, shape \(10,\)"
+        with pytest.raises(ValueError, match=message):
+            train_test_split(self.X, self.y, stratify=labels)
 
 
 # ----------------------------------------------------------------- one_hot

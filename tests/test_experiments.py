@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from course_lib.experiments import Results, Table, run_grid
+from course_lib.experiments import Cell, Results, Table, run_grid
 from course_lib.stats import Summary, summarize
 
 # --- run_grid ---------------------------------------------------------------------------------
@@ -30,6 +30,7 @@ def test_run_grid_calls_every_setting_and_seed_in_product_order():
     assert [(r["lr"], r["batch_size"], r["seed"]) for r in results.records] == expected
     assert [r["value"] for r in results.records] == [lr * bs + s for lr, bs, s in expected]
     assert results.metrics == ("value",) and len(results) == 12
+    assert results.array_metrics == ()
     assert list(results.records[0]) == ["lr", "batch_size", "seed", "value"]
     assert repr(results) == "Results(12 runs: 2 lr x 3 batch_size x 2 seeds; metrics value)"
 
@@ -67,6 +68,60 @@ def test_where_pools_the_unnamed_settings_and_needs_a_metric_name_when_there_are
 )
 def test_bad_results_from_fn_are_refused(fn, error, message):
     with pytest.raises(error, match=message):
+        run_grid(fn, {"x": [1]}, [0, 1])
+
+
+def test_run_grid_keeps_arrays_per_run_and_where_stacks_them():
+    source = {}
+
+    def fn(lr, seed):
+        curve = [lr * (seed + 1) / (t + 1) for t in range(4)]
+        source[lr, seed] = array = np.array(curve, dtype=np.float32)
+        return {"final": curve[-1], "curve": array, "pair": [seed, 2 * seed]}
+
+    results = run_grid(fn, {"lr": [0.1, 1.0]}, seeds=[0, 1, 2])
+    assert results.metrics == ("final", "curve", "pair")
+    assert results.array_metrics == ("curve", "pair")
+    assert repr(results) == ("Results(6 runs: 2 lr x 3 seeds; "
+                             "metrics final, curve (array), pair (array))")
+    curves = results.where("curve", lr=1.0)
+    assert curves.shape == (3, 4) and curves.dtype == np.float64
+    np.testing.assert_array_equal(curves, [source[1.0, s] for s in range(3)])
+    np.testing.assert_array_equal(results.where("pair"), [[s, 2 * s] for s in range(3)] * 2)
+    np.testing.assert_array_equal(results.where("final", lr=1.0), curves[:, -1])
+    source[1.0, 0][:] = -1.0  # each run keeps a copy
+    assert results.records[3]["curve"][0] == 1.0
+    assert results.where("curve", lr=0.5).shape == (0,)
+
+
+def test_a_table_of_an_array_metric_is_refused():
+    results = run_grid(lambda lr, seed: {"curve": np.ones(3)}, {"lr": [0.1]}, [0, 1])
+    with pytest.raises(TypeError, match=r"'curve' holds an array per run.*results.where"):
+        results.table("curve")
+    with pytest.raises(TypeError, match="'curve' holds an array per run"):
+        results.table()
+
+
+def test_arrays_of_different_shapes_are_kept_but_not_stacked():
+    results = run_grid(lambda n, seed: {"curve": np.zeros(n)}, {"n": [2, 3]}, [0])
+    np.testing.assert_array_equal(results.where("curve", n=3), [[0.0, 0.0, 0.0]])
+    assert results.records[0]["curve"].shape == (2,)
+    with pytest.raises(ValueError, match=r"different shapes \[\(2,\), \(3,\)\]"):
+        results.where("curve")
+
+
+@pytest.mark.parametrize(
+    ("fn", "message"),
+    [
+        (lambda x, seed: {"a": [1.0]} if seed == 0 else {"a": 1.0}, "a number as 'a'"),
+        (lambda x, seed: {"a": 1.0} if seed == 0 else {"a": [1.0]}, "an array as 'a'"),
+        (lambda x, seed: {"a": np.array([True, False])}, "must return a number"),
+        (lambda x, seed: {"a": ["0.5", "0.6"]}, "must return a number"),
+        (lambda x, seed: {"a": [[1.0], [2.0, 3.0]]}, "must return a number"),
+    ],
+)
+def test_array_metrics_must_be_numeric_and_arrays_in_every_run(fn, message):
+    with pytest.raises(TypeError, match=message):
         run_grid(fn, {"x": [1]}, [0, 1])
 
 
@@ -205,6 +260,54 @@ def test_get_needs_exactly_the_table_settings():
         table.get(lr=0.1, opt="sgd")
     with pytest.raises(ValueError, match="no cell"):
         table.get(lr=0.5)
+
+
+def test_best_cell_lowest_or_highest_mean_of_the_fully_finite_cells():
+    # mean loss by (lr, opt); lr = 1.0 with adam diverges on one seed of three
+    means = {(0.01, "sgd"): 3.0, (0.01, "adam"): 2.0, (0.1, "sgd"): 1.0, (0.1, "adam"): 1.5,
+             (1.0, "sgd"): 4.0, (1.0, "adam"): 0.5}
+
+    def loss(lr, opt, seed):
+        return math.nan if (lr, opt, seed) == (1.0, "adam", 2) else means[lr, opt] + seed - 1
+
+    table = run_grid(loss, {"lr": [0.01, 0.1, 1.0], "opt": ["sgd", "adam"]}, [0, 1, 2]).table(
+        rows="lr", cols="opt")
+    best = table.best("min")
+    assert isinstance(best, Cell)
+    assert best.setting == {"lr": 0.1, "opt": "sgd"} and best.summary == table.get(**best.setting)
+    assert table.best("min", opt="adam").setting == {"lr": 0.1, "opt": "adam"}
+    assert table.best("max").setting == {"lr": 1.0, "opt": "sgd"}
+    assert table.best("max", opt="adam", lr=0.01).summary.mean == pytest.approx(2.0)
+
+
+def test_best_agrees_with_lesson_07s_hand_written_helper():
+    lrs = [0.01, 0.03, 0.1, 0.3, 1.0]
+    rng = np.random.default_rng(0)
+    values = {(bn, lr): rng.normal(size=4) for bn in (False, True) for lr in lrs}
+    values[False, 1.0][1] = np.nan
+    table = run_grid(lambda batch_norm, lr, seed: values[batch_norm, lr][seed],
+                     {"batch_norm": [False, True], "lr": lrs}, range(4)).table(
+        rows="lr", cols="batch_norm")
+    for bn in (False, True):
+        by_hand = min((lr for lr in lrs if table.get(lr=lr, batch_norm=bn).n_nonfinite == 0),
+                      key=lambda lr, bn=bn: table.get(lr=lr, batch_norm=bn).mean)
+        assert table.best("min", batch_norm=bn).setting["lr"] == by_hand
+
+
+def test_best_of_equal_means_is_the_first_in_table_order():
+    table = run_grid(lambda lr, seed: 1.0, {"lr": [0.3, 0.1, 0.2]}, [0]).table()
+    assert table.best("min").setting == {"lr": 0.3} == table.best("max").setting
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "message"),
+    [(("lowest",), {}, 'mode must be "min"'), (("min",), {"momentum": 0.9}, "unknown settings"),
+     (("min",), {"lr": 0.1}, "no cell with {'lr': 0.1} has only finite values")],
+)
+def test_best_refuses_bad_requests(args, kwargs, message):
+    table = constant_runs().table("bad", rows="lr", cols="opt")
+    with pytest.raises(ValueError, match=message):
+        table.best(*args, **kwargs)
 
 
 def test_public_classes_are_exported():

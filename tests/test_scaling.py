@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -176,6 +177,45 @@ def test_mean_normalizer_gives_mean_zero_range_one(X):
     constant = is_constant(X)
     assert_array_equal(normalizer.range_[constant], 1.0)
     assert np.all(np.abs(Z[:, constant]) <= 1e-12 * np.maximum(1.0, np.abs(X[:, constant])))
+
+
+# ----------------------------------------------------------------- near the float limit
+
+
+@pytest.mark.parametrize("scaler_class", SCALERS)
+@pytest.mark.parametrize("exponent", [1020, 500, -1000])
+def test_scaling_by_a_power_of_two_scales_the_statistics_exactly(scaler_class, exponent):
+    # Multiplying X by 2**k is exact, so the fit must be too: mean_ and the divisor scale by
+    # 2**k bit for bit, and transform gives the very same z. With k = 1020 the values reach
+    # 1e308 (their sum and squares overflow), with k = -1000 their squares underflow.
+    X = np.random.default_rng(0).normal(size=(20, 3)) + [0.0, 3.0, -5.0]
+    factor = 2.0**exponent
+    reference = scaler_class().fit(X)
+    scaled = scaler_class().fit(X * factor)
+    assert_array_equal(scaled.mean_, reference.mean_ * factor)
+    assert_array_equal(scaled._divisor(), reference._divisor() * factor)
+    assert_array_equal(scaled.transform(X * factor), reference.transform(X))
+    Z = reference.transform(X)
+    assert_array_equal(scaled.inverse_transform(Z), reference.inverse_transform(Z) * factor)
+
+
+def test_zscore_of_values_near_1e200():
+    scaler = ZScoreScaler().fit([[1e200], [-1e200], [1e200], [-1e200]])
+    assert_array_equal(scaler.scale_, [1e200])
+    assert_array_equal(scaler.var_, [np.inf])  # sigma^2 = 1e400 is not a float64
+    assert_array_equal(scaler.transform([[1e200], [-1e200]]), [[1.0], [-1.0]])
+
+
+@pytest.mark.parametrize("scaler_class", SCALERS)
+@pytest.mark.parametrize(
+    ("dtype", "limit", "advice"),
+    [(np.float64, 1.5e308, r"\(X / 1e10, say\)$"), (np.float32, 3e38, r"X.astype\(np.float64\)")],
+)
+def test_a_column_wider_than_the_largest_float_is_refused(scaler_class, dtype, limit, advice):
+    X = np.array([[0.0, limit], [1.0, -limit]], dtype=dtype)
+    spans = re.escape(f"X[:, 1] spans from -{limit:.2g} to {limit:.2g}: max - min is beyond")
+    with pytest.raises(ValueError, match=rf"{spans} the largest {np.dtype(dtype)}.*{advice}"):
+        scaler_class().fit(X)
 
 
 # ----------------------------------------------------------------- API behaviour

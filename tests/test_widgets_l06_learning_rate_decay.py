@@ -49,6 +49,13 @@ def test_the_lines_show_the_schedule_and_its_expected_loss():
     np.testing.assert_allclose(loss_line.get_ydata(), expected, rtol=1e-12)
 
 
+def test_fewer_steps_than_the_t_max_sliders_usual_minimum():
+    # t_max runs from 20 steps to steps: with fewer steps, from steps to steps
+    explorer = widgets.lr_schedule_explorer(steps=10, chains=2)
+    assert (explorer.controls["t_max"].min, explorer.controls["t_max"].max) == (10, 10)
+    assert explorer.controls["t_max"].value == 10
+
+
 def test_an_unknown_schedule_is_refused():
     with pytest.raises(ValueError, match="schedule must be one of"):
         widgets.lr_schedule_explorer(schedule="one-cycle")

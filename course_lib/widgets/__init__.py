@@ -19,6 +19,17 @@ The explorers only draw: the runs they show come from ``course_lib.studies``.
 All of them are imported here: ``widgets.momentum_explorer()``.
 """
 
+try:  # before any explorer: each needs both
+    import ipywidgets  # noqa: F401
+    import matplotlib  # noqa: F401
+except ModuleNotFoundError as missing:
+    raise ModuleNotFoundError(
+        f"course_lib.widgets needs ipywidgets and matplotlib, and {missing.name} is not "
+        'installed: pip install "course_lib[display]" adds the display extra (from a clone: '
+        'pip install -e "path/to/the/clone[display]")',
+        name=missing.name,
+    ) from missing
+
 from course_lib.widgets.explorer import Explorer, slider
 from course_lib.widgets.l00_gradient_descent import gradient_descent_explorer
 from course_lib.widgets.l01_feature_scaling import (

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Callable
+from numbers import Integral
 
 import ipywidgets as widgets
 import numpy as np
@@ -20,6 +21,8 @@ from IPython.display import Image
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image as PILImage
+
+from course_lib.validation import check_real
 
 
 class Explorer(widgets.VBox):
@@ -139,18 +142,42 @@ class Explorer(widgets.VBox):
 
 
 def slider(description: str, value: float, low: float, high: float, step: float,
-           *, log: bool = False) -> widgets.ValueWidget:
+           *, log: bool = False, integer: bool = False,
+           name: str | None = None) -> widgets.ValueWidget:
     """The explorers' slider, 320 px wide, from ``low`` to ``high`` in steps of ``step``.
 
     With ``log=True`` (ipywidgets' ``FloatLogSlider``) ``low``, ``high`` and ``step`` are
-    exponents of ten, while ``value`` is the value itself.
+    exponents of ten, while ``value`` is the value itself; with ``integer=True`` it is an
+    ``IntSlider``. ``value`` must lie in the slider's range (``[10**low, 10**high]`` on a log
+    slider), or a ``ValueError`` names ``name`` (the explorer's argument that set it; the
+    description by default) and the range: ipywidgets would silently move it to the nearest
+    end.
     """
+    bounds = (10.0**low, 10.0**high) if log else (low, high)
+    value = _check_initial(description if name is None else name, value, *bounds, integer)
     style = {"description_width": "initial"}
     layout = widgets.Layout(width="320px")
+    common = {"description": description, "style": style, "layout": layout,
+              "continuous_update": True}
+    if integer:
+        return widgets.IntSlider(value=value, min=low, max=high, step=step, **common)
     if log:
         return widgets.FloatLogSlider(value=value, base=10, min=low, max=high, step=step,
-                                      description=description, style=style, layout=layout,
-                                      continuous_update=True)
+                                      **common)
     return widgets.FloatSlider(value=value, min=low, max=high, step=step,
-                               description=description, style=style, layout=layout,
-                               continuous_update=True, readout_format=".2f")
+                               readout_format=".2f", **common)
+
+
+def _check_initial(name: str, value: object, low: float, high: float,
+                   integer: bool) -> float | int:
+    """A slider's initial ``value``: a number (an integer if ``integer``) in ``[low, high]``."""
+    if integer:
+        if isinstance(value, bool) or not isinstance(value, Integral):
+            raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+        value = int(value)
+    else:
+        value = check_real(name, value)
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be in [{low:g}, {high:g}] (the range of its slider), "
+                         f"got {value:g}")
+    return value

@@ -11,6 +11,7 @@ import numpy as np
 from course_lib import plots
 from course_lib.optimizers import SGD
 from course_lib.problems import Quadratic, run_optimizer
+from course_lib.validation import check_positive_int
 from course_lib.widgets.explorer import Explorer, slider
 
 
@@ -23,6 +24,7 @@ def gradient_descent_explorer(*, steps: int = 60, x0=(-2.5, 2.0), angle: float =
     against the step with the slope ``((kappa-1)/(kappa+1))^(2t)`` that the
     best fixed step would achieve.
     """
+    steps = check_positive_int("steps", steps)
     x0 = np.asarray(x0, dtype=np.float64)
     figure, (ax_path, ax_loss) = plots.new_figure(2, width=4.4, height=3.6)
     lim = (-3.2, 3.2)
@@ -57,7 +59,7 @@ def gradient_descent_explorer(*, steps: int = 60, x0=(-2.5, 2.0), angle: float =
         return None
 
     controls = {
-        "lr": slider("learning rate × L", lr, 0.05, 2.2, 0.01),
-        "kappa": slider("condition number κ", kappa, 0, 3, 0.05, log=True),
+        "lr": slider("learning rate × L", lr, 0.05, 2.2, 0.01, name="lr"),
+        "kappa": slider("condition number κ", kappa, 0, 3, 0.05, log=True, name="kappa"),
     }
     return Explorer(figure, controls, draw)

@@ -15,6 +15,7 @@ from course_lib.data import load_wine
 from course_lib.optimizers import SGD
 from course_lib.problems import LeastSquares, run_optimizer
 from course_lib.scaling import MeanNormalizer, ZScoreScaler
+from course_lib.validation import check_positive_int
 from course_lib.widgets.explorer import Explorer, slider
 
 
@@ -71,6 +72,7 @@ def feature_scaling_explorer(*, features=("color_intensity", "proline"),
     loss above its optimum, relative to the optimum, for all three scalers
     at the same ``lr * L``.
     """
+    steps = check_positive_int("steps", steps)
     setups = feature_scaling_setups(features, target)
     figure, (ax_path, ax_loss) = plots.new_figure(2, width=4.4, height=3.8)
     names = list(setups)
@@ -129,6 +131,6 @@ def feature_scaling_explorer(*, features=("color_intensity", "proline"),
 
     controls = {
         "scaler": widgets.Dropdown(options=names, value=scaler, description="features"),
-        "lr": slider("learning rate × L", lr, 0.05, 2.2, 0.01),
+        "lr": slider("learning rate × L", lr, 0.05, 2.2, 0.01, name="lr"),
     }
     return Explorer(figure, controls, draw)

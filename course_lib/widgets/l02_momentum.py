@@ -12,6 +12,7 @@ from ipywidgets import Checkbox, Layout
 from course_lib import plots
 from course_lib.optimizers import SGD, Momentum
 from course_lib.problems import Quadratic, run_optimizer
+from course_lib.validation import check_positive_int
 from course_lib.widgets.explorer import Explorer, slider
 
 
@@ -51,6 +52,7 @@ def momentum_explorer(*, kappa: float = 50.0, steps: int = 80, x0=(-2.5, 2.0),
     values ``beta* = ((sqrt(kappa) - 1)/(sqrt(kappa) + 1))^2``,
     ``lr* = 1/sqrt(L mu) = sqrt(kappa)/L``.
     """
+    steps = check_positive_int("steps", steps)
     x0 = np.asarray(x0, dtype=np.float64)
     problem = Quadratic(kappa=kappa, L=1.0, angle=angle)
     figure, (ax_path, ax_loss) = plots.new_figure(2, width=4.4, height=3.6)
@@ -88,8 +90,8 @@ def momentum_explorer(*, kappa: float = 50.0, steps: int = 80, x0=(-2.5, 2.0),
         return None if first else [artists["path"], artists["loss"], title]
 
     controls = {
-        "beta": slider("β", beta, 0.0, 0.99, 0.01),
-        "lr": slider("learning rate × L", lr, -1, 2, 0.02, log=True),
+        "beta": slider("β", beta, 0.0, 0.99, 0.01, name="beta"),
+        "lr": slider("learning rate × L", lr, -1, 2, 0.02, log=True, name="lr"),
         "nesterov": Checkbox(value=False, description="Nesterov", indent=False,
                              layout=Layout(width="110px")),
     }

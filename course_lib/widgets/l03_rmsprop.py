@@ -97,9 +97,9 @@ def rmsprop_explorer(*, problem: str = "bowl, axes aligned", lr: float = 0.05,
 
     controls = {
         "problem": widgets.Dropdown(options=list(setups), value=problem, description="problem"),
-        "lr": slider("learning rate", lr, -3, 0, 0.05, log=True),
-        "beta": slider("β", beta, 0.0, 0.999, 0.001),
-        "eps": slider("ε", eps, -10, 0, 0.5, log=True),
+        "lr": slider("learning rate", lr, -3, 0, 0.05, log=True, name="lr"),
+        "beta": slider("β", beta, 0.0, 0.999, 0.001, name="beta"),
+        "eps": slider("ε", eps, -10, 0, 0.5, log=True, name="eps"),
     }
     controls["beta"].readout_format = ".3f"
     controls["problem"].layout.width = "300px"

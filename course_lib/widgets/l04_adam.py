@@ -14,6 +14,7 @@ from matplotlib.ticker import LogLocator, NullLocator
 from course_lib import plots
 from course_lib.optimizers import SGD, Adam, Momentum, RMSProp
 from course_lib.problems import Quadratic, Rosenbrock, run_optimizer
+from course_lib.validation import check_bool
 from course_lib.widgets.explorer import Explorer, slider
 
 
@@ -55,6 +56,7 @@ def adam_explorer(*, problem: str = "Rosenbrock", lr: float = 0.1, beta1: float 
     setups = _adam_setups()
     if problem not in setups:
         raise ValueError(f"problem must be one of {sorted(setups)}, got {problem!r}")
+    bias_correction = check_bool("bias_correction", bias_correction)
     names = ("gradient descent", "momentum", "Nesterov", "RMSProp", "Adam")
     colors = dict(zip(names, ("C0", "C2", "C4", "C1", "C3"), strict=True))
     figure, (ax_path, ax_loss) = plots.new_figure(2, width=4.4, height=3.8)
@@ -137,9 +139,9 @@ def adam_explorer(*, problem: str = "Rosenbrock", lr: float = 0.1, beta1: float 
     controls = {
         "problem": widgets.Dropdown(options=list(setups), value=problem, description="problem",
                                     layout=Layout(width="300px")),
-        "lr": slider("η (Adam, RMSProp)", lr, -3, 0, 0.05, log=True),
-        "beta1": slider("β1 (Adam, momentum)", beta1, 0.0, 0.99, 0.01),
-        "beta2": slider("β2 (Adam, RMSProp)", beta2, 0.9, 0.9999, 0.0001),
+        "lr": slider("η (Adam, RMSProp)", lr, -3, 0, 0.05, log=True, name="lr"),
+        "beta1": slider("β1 (Adam, momentum)", beta1, 0.0, 0.99, 0.01, name="beta1"),
+        "beta2": slider("β2 (Adam, RMSProp)", beta2, 0.9, 0.9999, 0.0001, name="beta2"),
         "bias_correction": Checkbox(value=bias_correction, description="bias correction",
                                     indent=False, layout=Layout(width="140px")),
     }

@@ -13,7 +13,7 @@ from matplotlib.patches import Rectangle
 
 from course_lib import plots
 from course_lib.studies import mini_batch_runs
-from course_lib.widgets.explorer import Explorer
+from course_lib.widgets.explorer import Explorer, slider
 
 
 def _smoothed(values: np.ndarray, span: float) -> np.ndarray:
@@ -152,15 +152,14 @@ def mini_batch_explorer(runs: dict | None = None, *, batch_size: int | None = No
     style = {"description_width": "initial"}
     layout = widgets.Layout(width="300px")
     controls = {
-        "smoothing": widgets.FloatSlider(value=smoothing, min=0.0, max=2.0, step=0.05,
-                                         description="smoothing (epochs)", style=style,
-                                         layout=layout, readout_format=".2f"),
+        "smoothing": slider("smoothing (epochs)", smoothing, 0.0, 2.0, 0.05, name="smoothing"),
         "batch_size": widgets.SelectionSlider(options=[(str(b), b) for b in batch_sizes],
                                               value=batch_size, description="batch size",
                                               style=style, layout=layout),
         "lr": widgets.SelectionSlider(options=[(f"{r:g}", r) for r in lrs], value=lr,
                                       description="learning rate", style=style, layout=layout),
     }
+    controls["smoothing"].layout = layout
     explorer = Explorer(figure, controls, draw)
     explorer.children[0].layout.flex_flow = "row wrap"
     return explorer

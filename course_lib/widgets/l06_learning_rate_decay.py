@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 import numpy as np
-from ipywidgets import IntSlider, Layout
+from ipywidgets import Layout
 from matplotlib.ticker import NullLocator
 
 from course_lib import plots, schedules
 from course_lib.optimizers import SGD
 from course_lib.problems import NoisyQuadratic, run_optimizer
+from course_lib.validation import check_nonnegative_int, check_positive_int
 from course_lib.widgets.explorer import Explorer, slider
 
 LR_SCHEDULE_NAMES = ("constant", "inverse-time", "inverse-time, staircase", "exponential",
@@ -79,6 +80,9 @@ def lr_schedule_explorer(*, schedule: str = "cosine", lr0: float = 0.5, steps: i
     """
     if schedule not in LR_SCHEDULE_NAMES:
         raise ValueError(f"schedule must be one of {list(LR_SCHEDULE_NAMES)}, got {schedule!r}")
+    steps = check_positive_int("steps", steps)
+    chains = check_positive_int("chains", chains)
+    seed = check_nonnegative_int("seed", seed)
     problem = NoisyQuadratic(L=L, sigma=sigma)
     figure, (ax_lr, ax_loss) = plots.new_figure(2, width=4.4, height=3.5)
     t = np.arange(steps)
@@ -86,21 +90,16 @@ def lr_schedule_explorer(*, schedule: str = "cosine", lr0: float = 0.5, steps: i
     start_loss = problem.loss(x0)
     artists: dict = {}
 
-    def knob(description, value, low, high, step):
-        return IntSlider(value=value, min=low, max=high, step=step, description=description,
-                         style={"description_width": "initial"}, layout=Layout(width="320px"),
-                         continuous_update=True)
-
     controls = {
         "schedule": widgets.Dropdown(options=list(LR_SCHEDULE_NAMES), value=schedule,
                                      description="schedule", layout=Layout(width="300px")),
-        "lr0": slider("lr0 × L", lr0, -2, 0.25, 0.05, log=True),
-        "warmup": knob("warm-up steps", 0, 0, 100, 5),
+        "lr0": slider("lr0 × L", lr0, -2, 0.25, 0.05, log=True, name="lr0"),
+        "warmup": slider("warm-up steps", 0, 0, 100, 5, integer=True),
         "decay_rate": slider("decay_rate", 0.02, -3, 0, 0.1, log=True),
-        "interval": knob("interval (steps)", 50, 5, 150, 5),
+        "interval": slider("interval (steps)", 50, 5, 150, 5, integer=True),
         "gamma": slider("gamma (per step)", 0.99, 0.95, 1.0, 0.001),
         "factor": slider("factor", 0.3, 0.05, 0.9, 0.05),
-        "t_max": knob("t_max", steps, 20, steps, 10),
+        "t_max": slider("t_max", steps, min(20, steps), steps, 10, integer=True),
     }
     controls["gamma"].readout_format = ".3f"
 

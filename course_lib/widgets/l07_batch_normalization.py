@@ -13,6 +13,7 @@ from matplotlib.ticker import NullLocator
 
 from course_lib import plots
 from course_lib.studies import batch_norm_runs
+from course_lib.validation import check_bool
 from course_lib.widgets.explorer import Explorer
 
 
@@ -37,6 +38,7 @@ def batch_norm_explorer(runs: dict | None = None, *, depth: int | None = None,
     if not isinstance(runs, dict) and runs is not None:
         raise TypeError("runs must be a dict {(depth, lr, batch_norm): BNRun} "
                         "(see studies.batch_norm_runs)")
+    batch_norm = check_bool("batch_norm", batch_norm)
     runs = batch_norm_runs() if runs is None else runs
     depths = sorted({key[0] for key in runs})
     lrs = sorted({key[1] for key in runs})

@@ -11,7 +11,7 @@ import numpy as np
 
 from course_lib import plots
 from course_lib.studies import residual_runs
-from course_lib.widgets.explorer import Explorer
+from course_lib.widgets.explorer import Explorer, slider
 
 __all__ = ["residual_explorer"]
 
@@ -103,7 +103,6 @@ def residual_explorer(*, depth: int = 16, init: str = "std 0.1", epoch: int = 0,
         "depth": widgets.SelectionSlider(options=depths, value=depth, description="depth",
                                          continuous_update=True),
         "init": widgets.Dropdown(options=labels, value=init, description="init"),
-        "epoch": widgets.IntSlider(value=epoch, min=0, max=epochs, description="epoch",
-                                   continuous_update=True),
+        "epoch": slider("epoch", epoch, 0, epochs, 1, integer=True, name="epoch"),
     }
     return Explorer(figure, controls, draw)
