@@ -25,10 +25,14 @@ Each optimizer is two things, in the spirit of CS231n's ``optim.py`` and optax:
 
   The class validates its hyperparameters once, keeps ``opt.state[name]`` per parameter name and
   calls its rule. ``Optimizer.step`` checks everything before any parameter changes, so a bad call
-  (names, shapes or dtypes that differ, a NaN or infinite gradient, the usual sign of a learning
-  rate that is too large) leaves ``params`` and the state untouched. The NaN check reads every
-  gradient once (one ``np.isfinite(g).all()``), about half the cost of an array copy, while an SGD
-  step costs about four and an Adam step about fourteen (``benchmarks/bench_optimizers.py``).
+  (names, shapes or dtypes that differ) leaves ``params`` and the state untouched. So does a
+  gradient that the rule cannot use, the usual sign of a learning rate that is too large: NaN
+  or infinite, or, for RMSProp and Adam, which square it, beyond ``±gradient_limit(dtype)``
+  (about 9e18 in float32, 7e153 in float64), where ``g²`` would overflow and the step would be
+  silently 0. It raises ``GradientError`` (a ``ValueError``), which ``training.fit`` records as
+  divergence. This check (one ``np.isfinite(g).all()``, or ``g.max()`` and ``g.min()`` where
+  there is a limit) costs about half an array copy, while an SGD step costs about four and an
+  Adam step about fourteen (``benchmarks/bench_optimizers.py``).
 
 ``params`` and ``grads`` are ``dict[str, np.ndarray]`` with the same names, shapes and dtypes;
 ``grads`` is never changed. The state is created at the first step of each name, for that array:
@@ -81,7 +85,7 @@ import numpy as np
 from course_lib.validation import check_beta, check_bool, check_nonnegative, check_positive
 
 __all__ = [
-    "Optimizer", "Hyperparameter", "SGD", "Momentum", "RMSProp", "Adam", "AdamW",
+    "Optimizer", "Hyperparameter", "GradientError", "SGD", "Momentum", "RMSProp", "Adam", "AdamW",
     "sgd_update", "momentum_update", "rmsprop_update", "adam_update", "adamw_update",
     "momentum_init", "rmsprop_init", "adam_init",
 ]
@@ -223,6 +227,14 @@ def adamw_update(w: np.ndarray, g: np.ndarray, state: State, *, lr: float, beta1
 # --- the classes -------------------------------------------------------------------------------
 
 
+class GradientError(ValueError):
+    """A gradient that ``Optimizer.step`` refuses: NaN, infinite, or too large for the rule.
+
+    Nothing was updated: the parameters and the optimizer's state are as before the step.
+    ``training.fit`` records it as divergence (``History.diverged``) instead of raising.
+    """
+
+
 class Hyperparameter:
     """An attribute checked whenever it is set, e.g. ``beta = Hyperparameter(check_beta)``.
 
@@ -251,12 +263,15 @@ class Optimizer:
     ``init_state(w)``; its ``__init__`` validates the hyperparameters. ``elementwise = True``
     says that the rule treats every element on its own (no norm or sum over a parameter), so
     that ``step`` may run it once on all parameters joined into one flat array.
+    ``squares_gradient = True`` says that the rule squares the gradient (RMSProp, Adam), so
+    that ``step`` refuses gradients whose square would overflow (see ``gradient_limit``).
     """
 
     rule: Callable[..., State]
     hyperparameter_names: tuple[str, ...] = ("lr",)
     lr = Hyperparameter(check_positive)  # settable between steps (a schedule does this)
     elementwise: bool = False  # True if the rule treats every element on its own (see step)
+    squares_gradient: bool = False  # True if the rule computes g² (see gradient_limit)
 
     def __init__(self, lr: float) -> None:
         self.lr = lr
@@ -280,6 +295,19 @@ class Optimizer:
         """The state of one parameter before its first step (none for plain SGD)."""
         return {}
 
+    def gradient_limit(self, dtype: np.dtype | type) -> np.floating:
+        """The largest ``|g|`` that ``step`` accepts in ``dtype``; beyond it, ``GradientError``.
+
+        Any finite number, unless the rule squares the gradient: then ``√max / 2``, where
+        ``max`` is the dtype's largest number (about 9.2e18 in float32, 6.7e153 in float64).
+        A larger ``g`` would make ``g²``, the running mean of the squares and so ``√v``
+        infinite, and the step ``m / √v`` exactly 0 without a word; the margin of 2 keeps the
+        running mean finite after any number of such steps. The limit is a number of ``dtype``,
+        so it is exact where it is compared.
+        """
+        largest = np.finfo(dtype).max
+        return np.sqrt(largest) / 2 if self.squares_gradient else largest
+
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
         """Update every array in ``params`` in place, using the gradient of the same name.
 
@@ -299,7 +327,7 @@ class Optimizer:
                 self._owners.update(params)
                 self._flat.run(self, params, grads)
                 return
-        _check_params_and_grads(params, grads)
+        _check_params_and_grads(params, grads, self)
         _check_state_matches(self.state, params)
         self._check_owners(params)
         self._owners.update(params)
@@ -454,6 +482,7 @@ class RMSProp(Optimizer):
 
     rule = staticmethod(rmsprop_update)
     elementwise = True
+    squares_gradient = True
     hyperparameter_names = ("lr", "beta", "eps")
     beta = Hyperparameter(check_beta)
     eps = Hyperparameter(check_nonnegative)
@@ -494,6 +523,7 @@ class Adam(Optimizer):
 
     rule = staticmethod(adam_update)
     elementwise = True
+    squares_gradient = True
     hyperparameter_names = ("lr", "beta1", "beta2", "eps", "weight_decay", "bias_correction")
     beta1 = Hyperparameter(check_beta)
     beta2 = Hyperparameter(check_beta)
@@ -597,7 +627,7 @@ class _FlatStep:
         flat = _flat_bases(params, grads)
         if flat is None:
             return None
-        _check_params_and_grads(params, grads)
+        _check_params_and_grads(params, grads, optimizer)
         _check_state_matches(optimizer.state, params)
         old = [optimizer.state.get(name) for name in params]
         if any(s is None for s in old) and not all(s is None for s in old):
@@ -628,9 +658,10 @@ class _FlatStep:
         return True
 
     def run(self, optimizer: Optimizer, params: dict, grads: dict) -> None:
-        """One step of the rule on the flat arrays; refused (nothing changes) on a NaN gradient."""
-        if not np.isfinite(self.flat_g).all():
-            _check_params_and_grads(params, grads)  # raises, naming the gradient
+        """One step of the rule on the flat arrays; refused (nothing changes) on a gradient that
+        is NaN, infinite or beyond the optimizer's limit."""
+        if not _within_limit(self.flat_g, optimizer.gradient_limit(self.flat_g.dtype)):
+            _check_params_and_grads(params, grads, optimizer)  # raises, naming the gradient
         new = optimizer.rule(self.flat_w, self.flat_g, self.state, scratch=self.scratch,
                              **optimizer.hyperparameters)
         same_arrays = all(value is self.state.get(key) for key, value in new.items()
@@ -672,8 +703,9 @@ def _flat_bases(params: object, grads: object) -> tuple[np.ndarray, np.ndarray] 
 # --- the checks at the door of step ------------------------------------------------------------
 
 
-def _check_params_and_grads(params: object, grads: object) -> None:
-    """Raise unless params and grads are dicts of finite float arrays that match name for name."""
+def _check_params_and_grads(params: object, grads: object, optimizer: Optimizer) -> None:
+    """Raise unless params and grads are dicts of float arrays that match name for name, with
+    every gradient within ``optimizer.gradient_limit`` (else ``GradientError``)."""
     if not (type(params) is type(grads) is dict
             or isinstance(params, Mapping) and isinstance(grads, Mapping)):
         arg, value = ("grads", grads) if isinstance(params, Mapping) else ("params", params)
@@ -698,11 +730,34 @@ def _check_params_and_grads(params: object, grads: object) -> None:
             and w.flags.writeable and not np.may_share_memory(w, g)
         ):
             _explain_bad_pair(name, w, g)
-        if not np.isfinite(g).all():
-            raise ValueError(
-                f"grads[{name!r}] contains NaN or infinity; the parameters were not updated "
-                "(a learning rate that is too large often makes the loss overflow)"
-            )
+        limit = optimizer.gradient_limit(g.dtype)
+        if not _within_limit(g, limit):
+            _refuse_gradient(name, g, limit, optimizer)
+
+
+def _within_limit(g: np.ndarray, limit: np.floating) -> bool:
+    """True if every entry of ``g`` lies in ``[-limit, limit]`` (NaN does not)."""
+    if limit >= np.finfo(g.dtype).max:  # the same as finite, and np.isfinite reads g only once
+        return bool(np.isfinite(g).all())
+    # two reductions without a temporary array; NaN makes a comparison False
+    return g.size == 0 or bool(g.max() <= limit and g.min() >= -limit)
+
+
+def _refuse_gradient(name: str, g: np.ndarray, limit: np.floating, optimizer: Optimizer) -> None:
+    """Raise the ``GradientError`` that says why ``grads[name]`` is outside ``±limit``."""
+    if not np.isfinite(g).all():
+        raise GradientError(
+            f"grads[{name!r}] contains NaN or infinity; the parameters were not updated "
+            "(a learning rate that is too large often makes the loss overflow)"
+        )
+    largest = g.flat[np.argmax(np.abs(g))]
+    raise GradientError(
+        f"grads[{name!r}] holds {largest:.3g}, too large for {g.dtype}: "
+        f"{type(optimizer).__name__} squares the gradient, and beyond ±{limit:.2g} the squares "
+        f"may overflow {g.dtype} and silently make the step 0; the parameters were not updated. "
+        "Lower the learning rate, clip the gradients"
+        + (" or use float64" if g.dtype == np.float32 else "")
+    )
 
 
 def _explain_bad_pair(name: str, w: object, g: object) -> None:

@@ -20,8 +20,9 @@ set. Everything is recorded in a ``History``::
     history.epochs_to("val_accuracy", 0.95)  # first epoch that reached 95 %
 
 A learning rate that is too large does not raise: the run stops at the first non-finite loss
-or gradient, ``history.diverged`` is True and the rest of the record is NaN, so an ablation
-over learning rates keeps going.
+or at the first gradient the optimizer refuses (NaN, infinite, or too large for it: see
+``optimizers.GradientError``), ``history.diverged`` is True and the rest of the record is NaN,
+so an ablation over learning rates keeps going.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from course_lib.callbacks import Callback, ProgressBar
 from course_lib.data import minibatches
 from course_lib.layers import BatchNorm, check_layer, skips_input_grad
 from course_lib.losses import accuracy
+from course_lib.optimizers import GradientError
 from course_lib.schedules import plan
 from course_lib.validation import (
     check_array,
@@ -97,7 +99,8 @@ class History:
     The accuracies are ``None`` when the targets are not integer class labels (regression);
     all four are ``None`` after ``fit(..., evaluate=False)``.
 
-    ``diverged`` is True when a loss or gradient became NaN or infinite; training stopped
+    ``diverged`` is True when a loss became NaN or infinite, or the optimizer refused a gradient
+    (``optimizers.GradientError``: NaN, infinite, or too large for it); training stopped
     there and everything after it is NaN. ``seconds`` is the wall-clock time of ``fit``.
 
     ``stopped_epoch`` is the epoch after which a callback stopped the run (the arrays then end
@@ -481,12 +484,14 @@ def _keep_epochs(history: History, epochs: int) -> None:
 
 
 def _step(optimizer: object, params: dict, grads: dict) -> bool:
-    """``optimizer.step``; False (instead of an error) when a gradient is NaN or infinite."""
+    """``optimizer.step``; False (instead of an error) when it refuses the gradients.
+
+    The optimizers refuse, with ``GradientError``, a gradient that is NaN, infinite or too
+    large for them (``Optimizer.gradient_limit``), and change nothing; any other error is raised.
+    """
     try:
         optimizer.step(params, grads)
-    except ValueError:
-        if all(np.isfinite(g).all() for g in grads.values()):
-            raise
+    except GradientError:
         return False
     return True
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from course_lib.optimizers import (
     SGD,
     Adam,
     AdamW,
+    GradientError,
     Hyperparameter,
     Momentum,
     Optimizer,
@@ -481,10 +483,16 @@ def bad_step_cases():
             "nan",
             {"W": W, "b": b},
             {"W": W.copy(), "b": np.array([1, np.nan, 1, 1])},
-            ValueError,
+            GradientError,
             r"grads\['b'\].*NaN",
         ),
-        ("inf", {"W": W}, {"W": np.full((3, 4), -np.inf)}, ValueError, r"grads\['W'\].*infinity"),
+        (
+            "inf",
+            {"W": W},
+            {"W": np.full((3, 4), -np.inf)},
+            GradientError,
+            r"grads\['W'\].*infinity",
+        ),
         ("params not dict", [W], {"W": W.copy()}, TypeError, "params"),
         ("grads not dict", {"W": W}, [W.copy()], TypeError, "grads"),
         ("aliased", {"W": W}, {"W": W}, ValueError, "shares memory"),
@@ -526,7 +534,7 @@ def test_a_nan_gradient_later_leaves_params_and_state_as_they_were(layout):
     saved_state = {name: {k: np.copy(v) for k, v in s.items()} for name, s in opt.state.items()}
     grads = as_layout(make_grads(params, seed=2))
     grads["b"][1] = np.nan  # "W" comes first and must not be updated either
-    with pytest.raises(ValueError, match=r"grads\['b'\]"):
+    with pytest.raises(GradientError, match=r"grads\['b'\]"):
         opt.step(params, grads)
     for name in params:
         np.testing.assert_array_equal(params[name], saved_params[name])
@@ -584,8 +592,8 @@ def _break_by_new_state_shape(opt):
 @pytest.mark.parametrize(
     ("break_it", "error", "match"),
     [
-        (_break_by_nan, ValueError, r"grads\['b'\].*NaN"),
-        (_break_by_inf, ValueError, r"grads\['W'\].*infinity"),
+        (_break_by_nan, GradientError, r"grads\['b'\].*NaN"),
+        (_break_by_inf, GradientError, r"grads\['W'\].*infinity"),
         (_break_by_read_only, ValueError, r"params\['b'\] is read-only"),
         (_break_by_reshape_in_place, ValueError, r"grads\['W'\] has shape \(4, 3\)"),
         (_break_by_new_grad_array, ValueError, r"grads\['W'\] has shape \(4, 3\)"),
@@ -653,6 +661,80 @@ def test_huge_finite_gradients_are_not_taken_for_infinity(dtype):
     assert not np.isfinite(np.vdot(grads["w"], grads["w"]))
     SGD(1e-30).step(params, grads)
     np.testing.assert_allclose(params["w"], -1e-30 * grads["w"], rtol=1e-6)
+
+
+# Finite gradients whose square overflows (above about 1.8e19 in float32, 1.3e154 in float64)
+TOO_LARGE_TO_SQUARE = {np.float32: 1e20, np.float64: 1e155}
+SQUARING = {"RMSProp", "Adam", "Adam+L2", "Adam-no-correction", "AdamW"}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kind", sorted(OPTIMIZERS))
+def test_a_gradient_whose_square_overflows_is_refused_by_the_rules_that_square_it(kind, dtype):
+    # RMSProp and Adam would divide by √v = inf and step by exactly 0: they refuse instead, on
+    # both paths alike, before anything changes. The rules without g² take the step.
+    huge = TOO_LARGE_TO_SQUARE[dtype]
+    messages = {}
+    for layout, as_layout in LAYOUTS.items():
+        opt = OPTIMIZERS[kind]()
+        params = as_layout(make_params(dtype))
+        opt.step(params, as_layout(make_grads(params)))
+        saved_params = {name: w.copy() for name, w in params.items()}
+        saved_state = {name: {k: np.copy(v) for k, v in s.items()} for name, s in opt.state.items()}
+        grads = as_layout(make_grads(params, seed=2))
+        grads["b"][1] = -huge  # "W" comes first and must not be updated either
+        if kind not in SQUARING:
+            opt.step(params, grads)
+            assert all(np.isfinite(w).all() for w in params.values())
+            assert params["b"][1] > saved_params["b"][1] + 1e10
+            continue
+        with pytest.raises(GradientError) as refused:
+            opt.step(params, grads)
+        messages[layout] = str(refused.value)
+        for name in params:
+            np.testing.assert_array_equal(params[name], saved_params[name])
+            assert opt.state[name].keys() == saved_state[name].keys()
+            for key, value in opt.state[name].items():
+                np.testing.assert_array_equal(value, saved_state[name][key])
+    if kind in SQUARING:
+        assert messages["flat"] == messages["separate"]
+        assert issubclass(GradientError, ValueError)
+        assert re.match(
+            rf"grads\['b'\] holds -1e\+{int(math.log10(huge))}, too large for {dtype.__name__}: "
+            rf"{type(OPTIMIZERS[kind]()).__name__} squares the gradient.*not updated.*"
+            "learning rate", messages["flat"])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "make",
+    [lambda: RMSProp(0.01, beta=0.9), lambda: Adam(0.01, beta2=0.9),
+     lambda: AdamW(0.01, beta2=0.9)],
+    ids=["RMSProp", "Adam", "AdamW"],
+)
+def test_gradients_up_to_the_limit_take_the_steps_of_small_ones(make, dtype):
+    # Up to gradient_limit, step after step (long enough for v to reach g²): the moments stay
+    # finite, and every step is that of the same gradients times 2⁻⁶⁰, an exact scaling that
+    # these rules see only through eps. The next float beyond the limit is refused.
+    edge = make().gradient_limit(dtype)
+    assert float(edge) == pytest.approx({np.float32: 9.2e18, np.float64: 6.7e153}[dtype], rel=0.01)
+    huge_opt, small_opt = make(), make()
+    huge, small = make_params(dtype), make_params(dtype)
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        g_huge = {}
+        for name, w in huge.items():
+            u = rng.uniform(0.5, 1.0, w.shape) * rng.choice([-1, 1], w.shape)
+            u.flat[0] = 1.0  # the edge itself
+            g_huge[name] = (u * edge).astype(dtype)
+        huge_opt.step(huge, g_huge)
+        small_opt.step(small, {name: g * dtype(2.0**-60) for name, g in g_huge.items()})
+    for name in huge:
+        assert all(np.isfinite(v).all() for v in huge_opt.state[name].values())
+        np.testing.assert_allclose(huge[name], small[name], rtol=TOLERANCE[dtype.__name__] * 10)
+    g_huge["b"][-1] = -np.nextafter(edge, dtype(np.inf))
+    with pytest.raises(GradientError, match=r"grads\['b'\]"):
+        huge_opt.step(huge, g_huge)
 
 
 # --- the rules: public functions the classes call ---------------------------------------------
@@ -772,7 +854,7 @@ def test_adagrad_gets_the_contract_of_the_base_class():
     saved_s = {name: s["s"].copy() for name, s in opt.state.items()}
     grads = make_grads(params, seed=2)
     grads["W"][0, 0] = np.nan
-    with pytest.raises(ValueError, match=r"grads\['W'\].*NaN"):
+    with pytest.raises(GradientError, match=r"grads\['W'\].*NaN"):
         opt.step(params, grads)
     for name in params:
         np.testing.assert_array_equal(params[name], saved[name])

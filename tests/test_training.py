@@ -227,6 +227,23 @@ def test_a_non_finite_gradient_stops_training_before_the_update():
     np.testing.assert_array_equal(model.params["0.W"], before)
 
 
+def test_gradients_too_large_for_adam_stop_training_as_divergence():
+    # In float32 with lr = 1e10 the first step makes the gradients of the second exceed 1e19:
+    # their squares overflow, and Adam would silently take steps of 0 while the loss stays
+    # finite. The optimizer refuses them instead, and fit records the divergence.
+    widths = [64, 32, 32, 10]
+    layers = []
+    for i in range(3):
+        layers += [Dense(widths[i], widths[i + 1], rng=i, dtype=np.float32), ReLU()]
+    model = Sequential(*layers[:-1])
+    X = X_TRAIN.astype(np.float32)
+    h = fit(model, softmax_cross_entropy, Adam(1e10), X, Y_TRAIN, epochs=2, batch_size=64)
+    assert h.diverged
+    assert np.isfinite(h.step_loss[:2]).all() and np.isnan(h.step_loss[2:]).all()
+    assert all(np.isfinite(w).all() for w in model.params.values())
+    assert max(np.abs(g).max() for g in model.grads.values()) > 1e19
+
+
 def test_a_non_finite_loss_stops_training_before_the_backward_pass():
     def loss_that_overflows_at_the_third_batch(pred, target):
         if len(pred) == 10:  # a mini-batch (fit first tries one row, to check the targets)
