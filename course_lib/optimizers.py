@@ -49,27 +49,30 @@ learning rate ``lr * (1 - beta)``), ``RMSProp`` and ``Adam`` add ``eps`` outside
 Writing a new optimizer
 -----------------------
 Write its rule, then a thin class that names the rule, its hyperparameters and its initial state.
-Adagrad, for example (``s ← s + g²``, ``w ← w − lr·g / (√s + eps)``)::
+Lion (Chen et al., 2023), for example (``w ← w − lr·sign(β₁·m + (1−β₁)·g)``, then
+``m ← β₂·m + (1−β₂)·g``)::
 
-    def adagrad_update(w, g, state, *, lr, eps, scratch=None):
-        s = state["s"]
-        s += g * g
-        w -= lr * g / (np.sqrt(s) + eps)
+    def lion_update(w, g, state, *, lr, beta1=0.9, beta2=0.99, scratch=None):
+        m = state["m"]
+        w -= lr * np.sign(beta1 * m + (1 - beta1) * g)
+        m *= beta2
+        m += (1 - beta2) * g
         return state
 
-    class Adagrad(Optimizer):
-        rule = staticmethod(adagrad_update)
-        hyperparameter_names = ("lr", "eps")
-        eps = Hyperparameter(check_nonnegative)   # checked whenever it is set
+    class Lion(Optimizer):
+        rule = staticmethod(lion_update)
+        hyperparameter_names = ("lr", "beta1", "beta2")
+        beta1 = Hyperparameter(check_beta)   # checked whenever it is set
+        beta2 = Hyperparameter(check_beta)
 
-        def __init__(self, lr, eps=1e-10):
+        def __init__(self, lr, beta1=0.9, beta2=0.99):
             super().__init__(lr)
-            self.eps = eps
+            self.beta1, self.beta2 = beta1, beta2
 
         def init_state(self, w):
-            return {"s": np.zeros_like(w)}
+            return {"m": np.zeros_like(w)}
 
-``Adagrad(0.1).step(params, grads)`` then checks its input, keeps ``state[name]["s"]`` and has a
+``Lion(1e-4).step(params, grads)`` then checks its input, keeps ``state[name]["m"]`` and has a
 ``repr`` and ``reset`` like the optimizers here. ``step`` passes each rule a ``scratch`` array
 kept per name; a rule may ignore it (this one allocates its temporaries), or write into it with
 ``out=`` as the rules here do, which pays off for large parameters.
@@ -85,9 +88,10 @@ import numpy as np
 from course_lib.validation import check_beta, check_bool, check_nonnegative, check_positive
 
 __all__ = [
-    "Optimizer", "Hyperparameter", "GradientError", "SGD", "Momentum", "RMSProp", "Adam", "AdamW",
-    "sgd_update", "momentum_update", "rmsprop_update", "adam_update", "adamw_update",
-    "momentum_init", "rmsprop_init", "adam_init",
+    "Optimizer", "Hyperparameter", "GradientError", "SGD", "Momentum", "Adagrad", "RMSProp",
+    "Adam", "AdamW",
+    "sgd_update", "momentum_update", "adagrad_update", "rmsprop_update", "adam_update",
+    "adamw_update", "momentum_init", "adagrad_init", "rmsprop_init", "adam_init",
 ]
 
 State = dict[str, np.ndarray | int]
@@ -141,6 +145,31 @@ def momentum_update(w: np.ndarray, g: np.ndarray, state: State, *, lr: float, be
     else:
         # w ← w − lr·v
         w -= np.multiply(lr, v, out=tmp)
+    return state
+
+
+def adagrad_init(w: np.ndarray) -> State:
+    """The state of Adagrad before its first step: the sum of squares ``s₀ = 0``."""
+    return {"s": np.zeros_like(w)}
+
+
+def adagrad_update(w: np.ndarray, g: np.ndarray, state: State, *, lr: float, eps: float = 1e-10,
+                   scratch: np.ndarray | None = None) -> State:
+    """Adagrad; state ``{"s": sum of every g² so far}``.
+
+        s ← s + g²
+        w ← w − lr·g / (√s + eps)
+
+    Each weight's step shrinks like 1/√(number of steps) once its gradients settle: the sum
+    never forgets, which RMSProp's moving average fixes.
+    """
+    tmp = np.empty_like(w) if scratch is None else scratch
+    s = state["s"]
+    # s ← s + g²
+    s += np.square(g, out=tmp)
+    # w ← w − lr·g / (√s + eps)
+    denominator = np.add(np.sqrt(s, out=tmp), eps, out=tmp)
+    w -= np.multiply(lr, np.divide(g, denominator, out=tmp), out=tmp)
     return state
 
 
@@ -464,6 +493,32 @@ class Momentum(Optimizer):
 
     def init_state(self, w: np.ndarray) -> State:
         return momentum_init(w)
+
+
+class Adagrad(Optimizer):
+    """Adagrad (Duchi, Hazan and Singer, 2011): divide the step by the root of a sum of g².
+
+    The rule is ``adagrad_update``:
+
+        s ← s + g²                  (s₀ = 0)
+        w ← w − lr·g / (√s + eps)
+
+    As ``torch.optim.Adagrad(lr, eps=eps)`` with its defaults ``lr_decay = 0`` and
+    ``initial_accumulator_value = 0``. State per parameter: ``"s"``.
+    """
+
+    rule = staticmethod(adagrad_update)
+    elementwise = True
+    squares_gradient = True
+    hyperparameter_names = ("lr", "eps")
+    eps = Hyperparameter(check_nonnegative)
+
+    def __init__(self, lr: float, eps: float = 1e-10) -> None:
+        super().__init__(lr)
+        self.eps = eps
+
+    def init_state(self, w: np.ndarray) -> State:
+        return adagrad_init(w)
 
 
 class RMSProp(Optimizer):

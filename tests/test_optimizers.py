@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from course_lib.optimizers import (
     SGD,
+    Adagrad,
     Adam,
     AdamW,
     GradientError,
@@ -25,6 +26,8 @@ from course_lib.optimizers import (
     Momentum,
     Optimizer,
     RMSProp,
+    adagrad_init,
+    adagrad_update,
     adam_init,
     adam_update,
     adamw_update,
@@ -35,12 +38,12 @@ from course_lib.optimizers import (
     sgd_update,
 )
 from course_lib.problems import Quadratic, Rescaled, run_optimizer
-from course_lib.validation import check_nonnegative
+from course_lib.validation import check_beta
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REFERENCE = np.load(FIXTURES / "optimizers.npz")
 CONFIGS = json.loads(str(REFERENCE["configs"]))
-CLASSES = {cls.__name__: cls for cls in (SGD, Momentum, RMSProp, Adam, AdamW)}
+CLASSES = {cls.__name__: cls for cls in (SGD, Momentum, Adagrad, RMSProp, Adam, AdamW)}
 NAMES = ("W", "b", "K")
 TOLERANCE = {"float64": 1e-12, "float32": 1e-6}
 
@@ -50,6 +53,7 @@ OPTIMIZERS = {
     "SGD+L2": lambda: SGD(0.1, weight_decay=0.1),
     "Momentum": lambda: Momentum(0.1, beta=0.8),
     "Nesterov": lambda: Momentum(0.1, beta=0.8, nesterov=True),
+    "Adagrad": lambda: Adagrad(0.1, eps=1e-6),
     "RMSProp": lambda: RMSProp(0.01, beta=0.95),
     "Adam": lambda: Adam(0.01),
     "Adam+L2": lambda: Adam(0.01, weight_decay=0.1),
@@ -665,7 +669,7 @@ def test_huge_finite_gradients_are_not_taken_for_infinity(dtype):
 
 # Finite gradients whose square overflows (above about 1.8e19 in float32, 1.3e154 in float64)
 TOO_LARGE_TO_SQUARE = {np.float32: 1e20, np.float64: 1e155}
-SQUARING = {"RMSProp", "Adam", "Adam+L2", "Adam-no-correction", "AdamW"}
+SQUARING = {"Adagrad", "RMSProp", "Adam", "Adam+L2", "Adam-no-correction", "AdamW"}
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -744,6 +748,7 @@ RULES = {
     "SGD+L2": (sgd_update, lambda w: {}),
     "Momentum": (momentum_update, momentum_init),
     "Nesterov": (momentum_update, momentum_init),
+    "Adagrad": (adagrad_update, adagrad_init),
     "RMSProp": (rmsprop_update, rmsprop_init),
     "Adam": (adam_update, adam_init),
     "Adam+L2": (adam_update, adam_init),
@@ -808,59 +813,59 @@ def test_adam_update_returns_the_next_counter_and_updates_the_moments_in_place()
 # --- a new optimizer written as the module docstring says: a rule and a thin class ------------
 
 
-def adagrad_update(w, g, state, *, lr, eps, scratch=None):
-    """Adagrad: s ← s + g², w ← w − lr·g / (√s + eps)."""
-    s = state["s"]
-    s += g * g
-    w -= lr * g / (np.sqrt(s) + eps)
+def lion_update(w, g, state, *, lr, beta1=0.9, beta2=0.99, scratch=None):
+    """Lion: w ← w − lr·sign(β₁·m + (1−β₁)·g), then m ← β₂·m + (1−β₂)·g."""
+    m = state["m"]
+    w -= lr * np.sign(beta1 * m + (1 - beta1) * g)
+    m *= beta2
+    m += (1 - beta2) * g
     return state
 
 
-class Adagrad(Optimizer):
-    rule = staticmethod(adagrad_update)
-    hyperparameter_names = ("lr", "eps")
-    eps = Hyperparameter(check_nonnegative)
+class Lion(Optimizer):
+    rule = staticmethod(lion_update)
+    hyperparameter_names = ("lr", "beta1", "beta2")
+    beta1 = Hyperparameter(check_beta)
+    beta2 = Hyperparameter(check_beta)
 
-    def __init__(self, lr, eps=1e-10):
+    def __init__(self, lr, beta1=0.9, beta2=0.99):
         super().__init__(lr)
-        self.eps = eps
+        self.beta1, self.beta2 = beta1, beta2
 
     def init_state(self, w):
-        return {"s": np.zeros_like(w)}
+        return {"m": np.zeros_like(w)}
 
 
-def test_adagrad_written_as_a_rule_and_a_thin_class_follows_its_formula():
-    # torch.optim.Adagrad with its defaults (lr_decay = 0, initial accumulator 0) takes the same
-    # steps: s ← s + g², w ← w − lr·g / (√s + eps). Gradients 3, 4 then 12 on one weight give
-    # s = 9, 25, 169 and steps lr·3/3, lr·4/5, lr·12/13 (eps = 0: the square roots are exact).
-    opt = Adagrad(0.5, eps=0.0)
+def test_lion_written_as_a_rule_and_a_thin_class_follows_its_formula():
+    # Gradients 2, -1, -1 on one weight (β₁ = 0.5, β₂ = 0.75): the interpolations
+    # 0.5·0 + 0.5·2 = 1, 0.5·0.5 − 0.5 = −0.25 and 0.5·0.125 − 0.5 < 0 give signs +, −, −, and
+    # the momentum m = 0.5, 0.125, −0.15625 after the steps
+    opt = Lion(0.1, beta1=0.5, beta2=0.75)
     params = {"w": np.array([1.0])}
-    expected = 1.0
-    for g, root_s in [(3.0, 3.0), (4.0, 5.0), (12.0, 13.0)]:
+    for g, w, m in [(2.0, 0.9, 0.5), (-1.0, 1.0, 0.125), (-1.0, 1.1, -0.15625)]:
         opt.step(params, {"w": np.array([g])})
-        expected -= 0.5 * g / root_s
-        np.testing.assert_allclose(params["w"], [expected], rtol=1e-15)
-    np.testing.assert_array_equal(opt.state["w"]["s"], [169.0])
-    assert repr(opt) == "Adagrad(lr=0.5, eps=0.0)"
-    with pytest.raises(ValueError, match="eps must be >= 0"):
-        opt.eps = -1.0
+        np.testing.assert_allclose(params["w"], [w], rtol=1e-15)
+        np.testing.assert_array_equal(opt.state["w"]["m"], [m])
+    assert repr(opt) == "Lion(lr=0.1, beta1=0.5, beta2=0.75)"
+    with pytest.raises(ValueError, match="beta2 must be in"):
+        opt.beta2 = 1.0
 
 
-def test_adagrad_gets_the_contract_of_the_base_class():
-    opt = Adagrad(0.1)
+def test_lion_gets_the_contract_of_the_base_class():
+    opt = Lion(0.1)
     params = make_params()
     opt.step(params, make_grads(params))
     saved = {name: w.copy() for name, w in params.items()}
-    saved_s = {name: s["s"].copy() for name, s in opt.state.items()}
+    saved_m = {name: s["m"].copy() for name, s in opt.state.items()}
     grads = make_grads(params, seed=2)
     grads["W"][0, 0] = np.nan
     with pytest.raises(GradientError, match=r"grads\['W'\].*NaN"):
         opt.step(params, grads)
     for name in params:
         np.testing.assert_array_equal(params[name], saved[name])
-        np.testing.assert_array_equal(opt.state[name]["s"], saved_s[name])
-    with pytest.raises(ValueError, match="eps"):
-        Adagrad(0.1, eps=-1.0)
+        np.testing.assert_array_equal(opt.state[name]["m"], saved_m[name])
+    with pytest.raises(ValueError, match="beta1"):
+        Lion(0.1, beta1=-0.5)
     opt.reset()
     assert opt.state == {}
 
