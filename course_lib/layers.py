@@ -8,14 +8,21 @@ Every layer has the same small interface:
   ``dL/dx`` and writes ``dL/dparam`` into ``grads``; ``Dense`` and ``Sequential``
   also take ``input_grad=False``, which skips ``dL/dx`` and returns None (a
   training loop never needs the gradient with respect to the data);
-- ``params`` and ``grads`` are dicts with the same keys holding the *live*
-  arrays: an optimizer that updates ``params`` in place trains the layer, and
-  ``backward`` overwrites ``grads`` in place (the dicts and the arrays stay
-  the same objects, so keep one reference for the whole training run). Only
-  building a ``Sequential`` replaces them, by views into one buffer (see
-  ``Sequential``): take references from the finished model.
+- ``params`` and ``grads`` hold the *live* arrays under the same names: an
+  optimizer that updates ``params`` in place trains the layer, and ``backward``
+  overwrites ``grads`` in place. They are ``NamedArrays``, dicts whose names stay
+  bound to the same arrays for good: ``params["W"][...] = values`` and
+  ``params["W"] -= lr * g`` change the values in place, while ``params["W"] = other``,
+  ``params.update(saved)``, deleting or adding a name raise a ``TypeError`` (the layer
+  would go on computing with the old array). To restore saved values, use
+  ``load_state_dict``. Only building a ``Sequential`` replaces the arrays, by views
+  into one buffer (see ``Sequential``): take references from the finished model.
 - ``buffers`` holds state that ``forward`` updates but no optimizer touches
-  (``BatchNorm``'s running statistics); it is empty for the other layers.
+  (``BatchNorm``'s running statistics), bound in the same way; it is empty for
+  the other layers.
+
+A layer of your own (a subclass of ``Layer``) may assign plain dicts to ``self.params``,
+``self.grads`` and ``self.buffers`` in ``__init__``: they are kept as ``NamedArrays``.
 
 Unlike PyTorch, ``backward`` *overwrites* the gradients instead of adding to
 them, so there is no ``zero_grad``. Inputs are 2-D arrays ``(batch, features)``
@@ -35,6 +42,7 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Iterator, Mapping
+from typing import NoReturn
 
 import numpy as np
 
@@ -46,7 +54,10 @@ from course_lib.validation import (
     check_rng,
 )
 
-__all__ = ["Layer", "Dense", "ReLU", "BatchNorm", "Residual", "Sequential", "skips_input_grad"]
+__all__ = [
+    "Layer", "Dense", "ReLU", "BatchNorm", "Residual", "Sequential", "NamedArrays",
+    "skips_input_grad",
+]
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -109,21 +120,140 @@ def _check_dy(layer: str, dy: object, out_shape: tuple | None, dtype: np.dtype) 
     return dy
 
 
+_MISSING = object()
+
+
+class NamedArrays(dict):
+    """A layer's ``params``, ``grads`` or ``buffers``: a dict whose names keep their arrays.
+
+    Read it as any dict (``params["W"]``, ``items()``, ``len``, ``dict(params)``). What cannot
+    change once the layer is built is *which array* a name holds, since the layer computes
+    with that array: a new array in its place would be ignored by ``forward`` while an
+    optimizer trained it, and the loss would stay flat without a word. So
+
+    - ``params["W"][...] = values`` (copy values in) and ``params["W"] -= lr * g`` (in place:
+      Python then stores back the very array the name holds) work;
+    - ``params["W"] = other_array``, ``del``, ``pop``, ``popitem``, ``clear``, ``update``,
+      ``setdefault`` and ``|=`` raise a ``TypeError`` saying what to do instead: copy the
+      values in place, or restore a whole saved state with ``load_state_dict(state)``.
+
+    ``kind`` (``"params"``, ``"grads"`` or ``"buffers"``) names it in those messages.
+    """
+
+    __slots__ = ("kind",)
+
+    def __init__(self, arrays: Mapping[str, np.ndarray] | None = None, kind: str = "params"):
+        arrays = {} if arrays is None else arrays
+        if not isinstance(arrays, Mapping):
+            raise TypeError(f"{kind} must be a dict of numpy arrays by name, "
+                            f"got {type(arrays).__name__}")
+        for name, array in arrays.items():
+            if not isinstance(array, np.ndarray):
+                raise TypeError(f"{kind}[{name!r}] must be a numpy array, "
+                                f"got {type(array).__name__}")
+        super().__init__(arrays)
+        self.kind = kind
+
+    def __setitem__(self, name: str, array: np.ndarray) -> None:
+        # params[name] -= step calls this with the array the name already holds: allowed
+        if dict.get(self, name, _MISSING) is not array:
+            raise TypeError(self._refusal(name))
+
+    def _how(self, name: str = "name") -> str:
+        """What to do instead of rebinding: copy values into the arrays."""
+        how = f"copy values into the array in place, {self.kind}[{name}][...] = values"
+        return how + ("" if self.kind == "grads" else
+                      ", or restore a saved state with load_state_dict(state)")
+
+    def _refusal(self, name: object) -> str:
+        if name not in self:
+            return (f"{self.kind} has no entry {name!r}, and a built layer takes no new names "
+                    f"(forward would not use them; a layer makes its names in __init__). Its "
+                    f"names are {list(self)}; to change values, {self._how()}")
+        return (f"{self.kind}[{name!r}] cannot be bound to another array: the layer computes "
+                f"with the array it holds, and would ignore a new one; {self._how(repr(name))}")
+
+    def _refuse(self, operation: str) -> NoReturn:
+        raise TypeError(
+            f"{self.kind}.{operation} is refused: the layer computes with the arrays "
+            f"{self.kind} holds, so its names and their arrays are fixed once it is built; "
+            f"{self._how()}"
+        )
+
+    def __delitem__(self, name: str) -> NoReturn:
+        self._refuse(f"__delitem__ (del {self.kind}[{name!r}])")
+
+    def pop(self, *args: object) -> NoReturn:
+        self._refuse("pop")
+
+    def popitem(self) -> NoReturn:
+        self._refuse("popitem")
+
+    def clear(self) -> NoReturn:
+        self._refuse("clear")
+
+    def update(self, *args: object, **kwargs: object) -> NoReturn:
+        self._refuse("update")
+
+    def setdefault(self, *args: object) -> NoReturn:
+        self._refuse("setdefault")
+
+    def __ior__(self, other: object) -> NoReturn:
+        self._refuse("__ior__ (|=)")
+
+    def __reduce__(self) -> tuple:
+        # copy.deepcopy and pickle rebuild it whole, not name by name through __setitem__
+        return type(self), (dict(self), self.kind)
+
+
+class _BoundArrays:
+    """The ``params``, ``grads`` and ``buffers`` attributes of a layer.
+
+    Assigning a dict keeps it as ``NamedArrays``; once one holds arrays, it cannot be replaced
+    by another (the layer would go on with the old arrays). Without ``__get__``, reading
+    ``layer.params`` is an ordinary, fast attribute lookup.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __set__(self, layer: object, arrays: Mapping[str, np.ndarray]) -> None:
+        held = layer.__dict__.get(self.name)
+        if arrays is held:
+            return
+        if held:
+            raise TypeError(
+                f"{type(layer).__name__}.{self.name} holds the arrays the layer computes with "
+                f"and cannot be replaced by another dict; {held._how()}"
+            )
+        if type(arrays) is not NamedArrays:
+            arrays = NamedArrays(arrays, self.name)
+        layer.__dict__[self.name] = arrays
+
+    def __delete__(self, layer: object) -> None:
+        raise TypeError(f"{type(layer).__name__}.{self.name} cannot be deleted")
+
+
 class Layer:
     """Base class: ``forward``, ``backward`` and the ``params``/``grads``/``buffers`` dicts.
 
-    Subclass it to write your own layer; a layer without parameters keeps the
-    empty dicts. Calling a layer, ``layer(x)``, is ``layer.forward(x)``.
+    Subclass it to write your own layer: assign dicts of arrays to ``self.params`` and
+    ``self.grads`` (and ``self.buffers``) in ``__init__``, and they are kept as
+    ``NamedArrays``, whose names stay bound to those arrays; a layer without parameters keeps
+    the empty ones every layer starts with. Calling a layer, ``layer(x)``, is
+    ``layer.forward(x)``.
     """
 
-    params: dict[str, np.ndarray]
-    grads: dict[str, np.ndarray]
-    buffers: dict[str, np.ndarray]
+    params = _BoundArrays()
+    grads = _BoundArrays()
+    buffers = _BoundArrays()
 
-    def __init__(self) -> None:
-        self.params = {}
-        self.grads = {}
-        self.buffers = {}
+    def __new__(cls, *args: object, **kwargs: object) -> Layer:
+        # every layer starts with empty dicts, even one whose __init__ skips super().__init__()
+        layer = super().__new__(cls)
+        for kind in ("params", "grads", "buffers"):
+            layer.__dict__[kind] = NamedArrays(None, kind)
+        return layer
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         """Return the output for input ``x``; remember what ``backward`` needs."""
@@ -346,7 +476,7 @@ class BatchNorm(Layer):
     ----------
     params : ``{"gamma": ones(C), "beta": zeros(C)}``
     running_mean, running_var : arrays ``(C,)``, start at zeros and ones;
-        updated in place, also reachable as ``buffers``.
+        ``buffers["running_mean"]`` and ``buffers["running_var"]``, updated in place.
     """
 
     def __init__(
@@ -369,12 +499,23 @@ class BatchNorm(Layer):
             "beta": np.zeros(self.num_features, dtype=self.dtype),
         }
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
-        self.running_mean = np.zeros(self.num_features, dtype=self.dtype)
-        self.running_var = np.ones(self.num_features, dtype=self.dtype)
-        self.buffers = {"running_mean": self.running_mean, "running_var": self.running_var}
+        self.buffers = {
+            "running_mean": np.zeros(self.num_features, dtype=self.dtype),
+            "running_var": np.ones(self.num_features, dtype=self.dtype),
+        }
         self._xhat: np.ndarray | None = None
         self._inv_std: np.ndarray | None = None
         self._training = True
+
+    @property
+    def running_mean(self) -> np.ndarray:
+        """The running mean, ``buffers["running_mean"]`` (a training forward updates it)."""
+        return self.buffers["running_mean"]
+
+    @property
+    def running_var(self) -> np.ndarray:
+        """The running variance, ``buffers["running_var"]`` (a training forward updates it)."""
+        return self.buffers["running_var"]
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         """Normalise with the batch statistics (training) or the running ones (evaluation)."""
@@ -400,10 +541,11 @@ class BatchNorm(Layer):
             xhat *= inv_std
             # running <- (1 - momentum) * running + momentum * batch (unbiased var)
             m = self.momentum
-            self.running_mean *= 1 - m
-            self.running_mean += m * mu
-            self.running_var *= 1 - m
-            self.running_var += (m * n / (n - 1)) * var
+            running_mean, running_var = self.running_mean, self.running_var
+            running_mean *= 1 - m
+            running_mean += m * mu
+            running_var *= 1 - m
+            running_var += (m * n / (n - 1)) * var
         else:
             # xhat = (x - running_mean) / sqrt(running_var + eps)
             inv_std = 1 / np.sqrt(self.running_var + self.eps)
@@ -518,7 +660,8 @@ class Sequential(Layer):
     the layer's index: ``Sequential(Dense(...), BatchNorm(...), ReLU())`` has
     ``"0.W"``, ``"0.b"``, ``"1.gamma"``, ``"1.beta"``; nested containers nest
     the prefixes (``"3.0.W"``). The dicts are built once, from the live arrays
-    of the layers, so ``opt.step(model.params, model.grads)`` trains the model.
+    of the layers, so ``opt.step(model.params, model.grads)`` trains the model;
+    like every layer's, their names stay bound to those arrays (``NamedArrays``).
 
     One flat buffer: the parameters are moved into one 1-D array, one after the
     other in the order of ``params``, and each ``params[name]`` (in the model and in
@@ -550,10 +693,9 @@ class Sequential(Layer):
                     "each position needs its own layer (it caches its own input for backward)"
                 )
             seen.add(id(layer))
-        for i, layer in enumerate(self.layers):
-            self.params.update({f"{i}.{k}": v for k, v in layer.params.items()})
-            self.grads.update({f"{i}.{k}": v for k, v in layer.grads.items()})
-            self.buffers.update({f"{i}.{k}": v for k, v in getattr(layer, "buffers", {}).items()})
+        for kind in ("params", "grads", "buffers"):
+            setattr(self, kind, {f"{i}.{k}": v for i, layer in enumerate(self.layers)
+                                 for k, v in getattr(layer, kind, {}).items()})
         self._flat: tuple[np.ndarray, np.ndarray] | None = None  # (params, grads)
         if _can_share_one_buffer(self):
             for layer in _walk(self):
@@ -646,7 +788,7 @@ def _move_into_one_buffer(model: Sequential, kind: str) -> np.ndarray:
         entries = getattr(layer, kind)
         for name, a in entries.items():
             if id(a) in views:
-                entries[name] = views[id(a)]
+                dict.__setitem__(entries, name, views[id(a)])  # NamedArrays refuse it to others
     return flat
 
 
