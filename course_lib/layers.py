@@ -2,12 +2,17 @@
 
 Every layer has the same small interface:
 
-- ``forward(x, training=True)`` returns the output and remembers what the
-  backward pass needs (``training`` matters only for ``BatchNorm``);
+- ``forward(x, training=False)`` returns the output and remembers what the
+  backward pass needs. **The default is evaluation mode**, as Keras's ``model(x)``:
+  ``model(x)`` and ``model.forward(x)`` only look, and never move ``BatchNorm``'s
+  running statistics. A training step says so, ``model.forward(x, training=True)``
+  (``fit`` does); ``training`` matters only for ``BatchNorm``, which normalises with
+  the batch's statistics and updates its running ones in training mode;
 - ``backward(dy)`` takes ``dL/dy`` (same shape as the output), returns
-  ``dL/dx`` and writes ``dL/dparam`` into ``grads``; ``Dense`` and ``Sequential``
-  also take ``input_grad=False``, which skips ``dL/dx`` and returns None (a
-  training loop never needs the gradient with respect to the data);
+  ``dL/dx`` and writes ``dL/dparam`` into ``grads``, in the mode of the last
+  forward; ``Dense`` and ``Sequential`` also take ``input_grad=False``, which skips
+  ``dL/dx`` and returns None (a training loop never needs the gradient with respect
+  to the data);
 - ``params`` and ``grads`` hold the *live* arrays under the same names: an
   optimizer that updates ``params`` in place trains the layer, and ``backward``
   overwrites ``grads`` in place. They are ``NamedArrays``, dicts whose names stay
@@ -240,8 +245,11 @@ class Layer:
     Subclass it to write your own layer: assign dicts of arrays to ``self.params`` and
     ``self.grads`` (and ``self.buffers``) in ``__init__``, and they are kept as
     ``NamedArrays``, whose names stay bound to those arrays; a layer without parameters keeps
-    the empty ones every layer starts with. Calling a layer, ``layer(x)``, is
-    ``layer.forward(x)``.
+    the empty ones every layer starts with.
+
+    ``forward(x, training=False)``: evaluation mode unless ``training=True`` is given (a
+    training step passes it; only batch norm behaves differently). Calling a layer,
+    ``layer(x)``, is ``layer.forward(x)``: evaluation mode too.
     """
 
     params = _BoundArrays()
@@ -255,15 +263,17 @@ class Layer:
             layer.__dict__[kind] = NamedArrays(None, kind)
         return layer
 
-    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        """Return the output for input ``x``; remember what ``backward`` needs."""
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """Return the output for input ``x`` (evaluation mode unless ``training=True``);
+        remember what ``backward`` needs."""
         raise NotImplementedError
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """Given ``dy = dL/d(output)``, fill ``grads`` and return ``dL/dx``."""
         raise NotImplementedError
 
-    def __call__(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+    def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """``layer(x)`` is ``layer.forward(x)``, in evaluation mode unless ``training=True``."""
         return self.forward(x, training)
 
     def state_dict(self) -> dict[str, np.ndarray]:
@@ -364,7 +374,7 @@ class Dense(Layer):
         """The bias vector, ``params["b"]``."""
         return self.params["b"]
 
-    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """``y = x @ W + b``."""
         check_bool("training", training)
         _check_input("Dense", x, self.dtype, self.in_features)
@@ -403,7 +413,7 @@ class ReLU(Layer):
         self._mask: np.ndarray | None = None
         self._dtype: np.dtype | None = None
 
-    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """``y = x * [x > 0]``; the mask ``[x > 0]`` is kept for backward."""
         check_bool("training", training)
         if not isinstance(x, np.ndarray):
@@ -476,7 +486,8 @@ class BatchNorm(Layer):
     ----------
     params : ``{"gamma": ones(C), "beta": zeros(C)}``
     running_mean, running_var : arrays ``(C,)``, start at zeros and ones;
-        ``buffers["running_mean"]`` and ``buffers["running_var"]``, updated in place.
+        ``buffers["running_mean"]`` and ``buffers["running_var"]``, updated in place by a
+        training forward only (``training=True``), read by an evaluation forward.
     """
 
     def __init__(
@@ -517,7 +528,7 @@ class BatchNorm(Layer):
         """The running variance, ``buffers["running_var"]`` (a training forward updates it)."""
         return self.buffers["running_var"]
 
-    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """Normalise with the batch statistics (training) or the running ones (evaluation)."""
         check_bool("training", training)
         _check_input("BatchNorm", x, self.dtype, self.num_features)
@@ -624,7 +635,7 @@ class Residual(Layer):
         self._out_shape: tuple | None = None
         self._dtype: np.dtype | None = None
 
-    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """``y = x + block(x)``."""
         check_bool("training", training)
         _check_input("Residual", x, None, None)
@@ -673,8 +684,8 @@ class Sequential(Layer):
     inside any ``Sequential`` or ``Residual``), as a layer of your own may keep its
     arrays elsewhere too. A layer belongs to one model: do not put it into a second.
 
-    ``training`` is passed on to every layer. ``model[i]`` is the i-th layer,
-    ``len(model)`` the number of layers.
+    ``training`` (default False: evaluation) is passed on to every layer. ``model[i]`` is
+    the i-th layer, ``len(model)`` the number of layers.
     """
 
     def __init__(self, *layers: Layer) -> None:
@@ -704,7 +715,7 @@ class Sequential(Layer):
             self._flat = tuple(_move_into_one_buffer(self, kind) for kind in ("params", "grads"))
         self._first_skips_input_grad = skips_input_grad(self.layers[0])
 
-    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """Apply every layer in order."""
         for layer in self.layers:
             x = layer.forward(x, training)

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from course_lib.gradcheck import check_layer
+from course_lib.gradcheck import check_layer, max_relative_error, numerical_gradient
 from course_lib.layers import (
     BatchNorm,
     Dense,
@@ -666,6 +666,59 @@ def test_a_models_named_arrays_keep_the_optimizers_fast_path():
         if step == 0:
             fast = optimizer._flat
     assert fast is not None and optimizer._flat is fast  # set up once, reused at the next step
+
+
+# --- evaluation is the default: model(x) and forward(x) only look ------------------------------
+
+
+WITH_BATCH_NORM = {
+    "BatchNorm": lambda: BatchNorm(3),
+    "Residual": lambda: Residual(Sequential(Dense(3, 3, rng=0), BatchNorm(3), ReLU())),
+    "Sequential": lambda: nested_model(),
+}
+
+
+def warmed_up(make, rng):
+    """A layer with running statistics away from their start and parameters off their init."""
+    layer = make()
+    for _ in range(3):
+        layer.forward(rng.standard_normal((8, 3)) * 2 + 1, training=True)
+    perturb(layer, rng, scale=0.2)
+    return layer
+
+
+@pytest.mark.parametrize("call", ["layer(x)", "layer.forward(x)"])
+@pytest.mark.parametrize("make", WITH_BATCH_NORM.values(), ids=WITH_BATCH_NORM)
+def test_forward_without_training_is_evaluation_and_leaves_running_statistics_alone(make, call):
+    rng = np.random.default_rng(30)
+    layer = warmed_up(make, rng)
+    running = {name: b.copy() for name, b in layer.buffers.items()}
+    x = rng.standard_normal((5, 3)) * 3 - 1
+    out = layer(x) if call == "layer(x)" else layer.forward(x)
+    for name, b in layer.buffers.items():
+        np.testing.assert_array_equal(b, running[name], err_msg=name)
+    np.testing.assert_array_equal(out, layer.forward(x, training=False))
+    assert not np.allclose(out, layer.forward(x, training=True))  # not the training output
+    assert layer(x[:1]).shape[0] == 1  # one example at a time: no batch statistics needed
+
+
+@pytest.mark.parametrize("make", WITH_BATCH_NORM.values(), ids=WITH_BATCH_NORM)
+def test_backward_after_a_default_forward_is_the_evaluation_gradient(make):
+    rng = np.random.default_rng(31)
+    layer = warmed_up(make, rng)
+    x = rng.standard_normal((5, 3))
+    r = rng.standard_normal(layer(x).shape)
+    analytic = {"x": layer.backward(r)} | {name: g.copy() for name, g in layer.grads.items()}
+
+    def evaluation_loss(_):
+        return float(np.sum(layer.forward(x, training=False) * r))
+
+    numeric = {"x": numerical_gradient(evaluation_loss, x, 1e-5)}
+    numeric |= {name: numerical_gradient(evaluation_loss, p, 1e-5)
+                for name, p in layer.params.items()}
+    floor = 1e-3 * max(np.abs(g).max() for g in analytic.values())
+    assert_gradcheck({name: max_relative_error(analytic[name], numeric[name], floor)
+                      for name in numeric})
 
 
 # --- one flat buffer for the parameters, one for the gradients --------------------------------
