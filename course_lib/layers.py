@@ -26,8 +26,9 @@ Every layer has the same small interface:
   (``BatchNorm``'s running statistics), bound in the same way; it is empty for
   the other layers.
 
-A layer of your own (a subclass of ``Layer``) may assign plain dicts to ``self.params``,
-``self.grads`` and ``self.buffers`` in ``__init__``: they are kept as ``NamedArrays``.
+A layer of your own (a subclass of ``Layer``) fills ``self.params``, ``self.grads`` and
+``self.buffers`` in its ``__init__`` as plain dicts; they are bound in the same way once it
+returns.
 
 Unlike PyTorch, ``backward`` *overwrites* the gradients instead of adding to
 them, so there is no ``zero_grad``. Inputs are 2-D arrays ``(batch, features)``
@@ -47,7 +48,6 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Iterator, Mapping
-from typing import NoReturn
 
 import numpy as np
 
@@ -125,43 +125,55 @@ def _check_dy(layer: str, dy: object, out_shape: tuple | None, dtype: np.dtype) 
     return dy
 
 
+_KINDS = ("params", "grads", "buffers")
 _MISSING = object()
+
+
+def _check_entry(kind: str, name: object, array: object) -> np.ndarray:
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"{kind}[{name!r}] must be a numpy array, got {type(array).__name__}")
+    return array
 
 
 class NamedArrays(dict):
     """A layer's ``params``, ``grads`` or ``buffers``: a dict whose names keep their arrays.
 
-    Read it as any dict (``params["W"]``, ``items()``, ``len``, ``dict(params)``). What cannot
-    change once the layer is built is *which array* a name holds, since the layer computes
-    with that array: a new array in its place would be ignored by ``forward`` while an
-    optimizer trained it, and the loss would stay flat without a word. So
+    Read it as any dict (``params["W"]``, ``items()``, ``len``, ``dict(params)``). While the
+    layer is being built (in its ``__init__``) it is an ordinary dict of arrays. Once the layer
+    is built, what cannot change is *which array* a name holds, since the layer computes with
+    that array: a new array in its place would be ignored by ``forward`` while an optimizer
+    trained it, and the loss would stay flat without a word. So, on a built layer,
 
     - ``params["W"][...] = values`` (copy values in) and ``params["W"] -= lr * g`` (in place:
       Python then stores back the very array the name holds) work;
-    - ``params["W"] = other_array``, ``del``, ``pop``, ``popitem``, ``clear``, ``update``,
-      ``setdefault`` and ``|=`` raise a ``TypeError`` saying what to do instead: copy the
-      values in place, or restore a whole saved state with ``load_state_dict(state)``.
+    - ``params["W"] = other_array``, a new name, ``del``, ``pop``, ``popitem``, ``clear``,
+      ``update``, ``setdefault`` and ``|=`` raise a ``TypeError`` saying what to do instead:
+      copy the values in place, or restore a whole saved state with ``load_state_dict(state)``.
 
     ``kind`` (``"params"``, ``"grads"`` or ``"buffers"``) names it in those messages.
     """
 
-    __slots__ = ("kind",)
+    __slots__ = ("kind", "_building")
 
-    def __init__(self, arrays: Mapping[str, np.ndarray] | None = None, kind: str = "params"):
+    def __init__(self, arrays: Mapping[str, np.ndarray] | None = None, kind: str = "params",
+                 building: bool = False) -> None:
         arrays = {} if arrays is None else arrays
         if not isinstance(arrays, Mapping):
             raise TypeError(f"{kind} must be a dict of numpy arrays by name, "
                             f"got {type(arrays).__name__}")
-        for name, array in arrays.items():
-            if not isinstance(array, np.ndarray):
-                raise TypeError(f"{kind}[{name!r}] must be a numpy array, "
-                                f"got {type(array).__name__}")
-        super().__init__(arrays)
+        super().__init__({name: _check_entry(kind, name, a) for name, a in arrays.items()})
         self.kind = kind
+        self._building = building
+
+    def seal(self) -> None:
+        """Fix the names and their arrays: the layer is built (``Layer`` calls it)."""
+        self._building = False
 
     def __setitem__(self, name: str, array: np.ndarray) -> None:
+        if self._building:
+            dict.__setitem__(self, name, _check_entry(self.kind, name, array))
         # params[name] -= step calls this with the array the name already holds: allowed
-        if dict.get(self, name, _MISSING) is not array:
+        elif dict.get(self, name, _MISSING) is not array:
             raise TypeError(self._refusal(name))
 
     def _how(self, name: str = "name") -> str:
@@ -178,45 +190,57 @@ class NamedArrays(dict):
         return (f"{self.kind}[{name!r}] cannot be bound to another array: the layer computes "
                 f"with the array it holds, and would ignore a new one; {self._how(repr(name))}")
 
-    def _refuse(self, operation: str) -> NoReturn:
-        raise TypeError(
-            f"{self.kind}.{operation} is refused: the layer computes with the arrays "
-            f"{self.kind} holds, so its names and their arrays are fixed once it is built; "
-            f"{self._how()}"
-        )
+    def _check_building(self, operation: str) -> None:
+        if not self._building:
+            raise TypeError(
+                f"{self.kind}.{operation} is refused: the layer computes with the arrays "
+                f"{self.kind} holds, so its names and their arrays are fixed once it is built; "
+                f"{self._how()}"
+            )
 
-    def __delitem__(self, name: str) -> NoReturn:
-        self._refuse(f"__delitem__ (del {self.kind}[{name!r}])")
+    def __delitem__(self, name: str) -> None:
+        self._check_building(f"__delitem__ (del {self.kind}[{name!r}])")
+        dict.__delitem__(self, name)
 
-    def pop(self, *args: object) -> NoReturn:
-        self._refuse("pop")
+    def pop(self, *args: object) -> np.ndarray:
+        self._check_building("pop")
+        return dict.pop(self, *args)
 
-    def popitem(self) -> NoReturn:
-        self._refuse("popitem")
+    def popitem(self) -> tuple[str, np.ndarray]:
+        self._check_building("popitem")
+        return dict.popitem(self)
 
-    def clear(self) -> NoReturn:
-        self._refuse("clear")
+    def clear(self) -> None:
+        self._check_building("clear")
+        dict.clear(self)
 
-    def update(self, *args: object, **kwargs: object) -> NoReturn:
-        self._refuse("update")
+    def update(self, *args: object, **kwargs: np.ndarray) -> None:
+        self._check_building("update")
+        for name, array in dict(*args, **kwargs).items():
+            self[name] = array
 
-    def setdefault(self, *args: object) -> NoReturn:
-        self._refuse("setdefault")
+    def setdefault(self, name: str, default: np.ndarray | None = None) -> np.ndarray:
+        self._check_building("setdefault")
+        if name not in self:
+            self[name] = default
+        return self[name]
 
-    def __ior__(self, other: object) -> NoReturn:
-        self._refuse("__ior__ (|=)")
+    def __ior__(self, other: Mapping[str, np.ndarray]) -> NamedArrays:
+        self._check_building("__ior__ (|=)")
+        self.update(other)
+        return self
 
     def __reduce__(self) -> tuple:
         # copy.deepcopy and pickle rebuild it whole, not name by name through __setitem__
-        return type(self), (dict(self), self.kind)
+        return type(self), (dict(self), self.kind, self._building)
 
 
 class _BoundArrays:
     """The ``params``, ``grads`` and ``buffers`` attributes of a layer.
 
-    Assigning a dict keeps it as ``NamedArrays``; once one holds arrays, it cannot be replaced
-    by another (the layer would go on with the old arrays). Without ``__get__``, reading
-    ``layer.params`` is an ordinary, fast attribute lookup.
+    In ``__init__``, assigning a dict keeps it as ``NamedArrays``; once the layer is built, the
+    attribute cannot be given another dict (the layer would go on with the old arrays).
+    Without ``__get__``, reading ``layer.params`` is an ordinary, fast attribute lookup.
     """
 
     def __set_name__(self, owner: type, name: str) -> None:
@@ -226,26 +250,39 @@ class _BoundArrays:
         held = layer.__dict__.get(self.name)
         if arrays is held:
             return
-        if held:
+        if layer.__dict__.get("_built", False):
             raise TypeError(
-                f"{type(layer).__name__}.{self.name} holds the arrays the layer computes with "
-                f"and cannot be replaced by another dict; {held._how()}"
+                f"{type(layer).__name__}.{self.name} cannot be given another dict once the "
+                f"layer is built (it computes with the arrays it holds); {held._how()}"
             )
         if type(arrays) is not NamedArrays:
-            arrays = NamedArrays(arrays, self.name)
+            arrays = NamedArrays(arrays, self.name, building=True)
         layer.__dict__[self.name] = arrays
 
     def __delete__(self, layer: object) -> None:
         raise TypeError(f"{type(layer).__name__}.{self.name} cannot be deleted")
 
 
-class Layer:
+class _LayerType(type):
+    """Builds a layer: once its ``__init__`` has returned, its ``NamedArrays`` are sealed."""
+
+    def __call__(cls, *args: object, **kwargs: object) -> Layer:
+        layer = super().__call__(*args, **kwargs)
+        for kind in _KINDS:
+            arrays = layer.__dict__.get(kind)
+            if type(arrays) is NamedArrays:
+                arrays.seal()
+        layer.__dict__["_built"] = True
+        return layer
+
+
+class Layer(metaclass=_LayerType):
     """Base class: ``forward``, ``backward`` and the ``params``/``grads``/``buffers`` dicts.
 
-    Subclass it to write your own layer: assign dicts of arrays to ``self.params`` and
-    ``self.grads`` (and ``self.buffers``) in ``__init__``, and they are kept as
-    ``NamedArrays``, whose names stay bound to those arrays; a layer without parameters keeps
-    the empty ones every layer starts with.
+    Subclass it to write your own layer. Every layer starts with empty ``params``, ``grads``
+    and ``buffers``; fill them in ``__init__``, entry by entry (``self.params["W"] = ...``) or
+    by assigning dicts (``self.params = {"W": ...}``). When ``__init__`` returns, they become
+    ``NamedArrays`` whose names stay bound to those arrays: values change in place only.
 
     ``forward(x, training=False)``: evaluation mode unless ``training=True`` is given (a
     training step passes it; only batch norm behaves differently). Calling a layer,
@@ -259,8 +296,8 @@ class Layer:
     def __new__(cls, *args: object, **kwargs: object) -> Layer:
         # every layer starts with empty dicts, even one whose __init__ skips super().__init__()
         layer = super().__new__(cls)
-        for kind in ("params", "grads", "buffers"):
-            layer.__dict__[kind] = NamedArrays(None, kind)
+        for kind in _KINDS:
+            layer.__dict__[kind] = NamedArrays(None, kind, building=True)
         return layer
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
@@ -704,7 +741,7 @@ class Sequential(Layer):
                     "each position needs its own layer (it caches its own input for backward)"
                 )
             seen.add(id(layer))
-        for kind in ("params", "grads", "buffers"):
+        for kind in _KINDS:
             setattr(self, kind, {f"{i}.{k}": v for i, layer in enumerate(self.layers)
                                  for k, v in getattr(layer, kind, {}).items()})
         self._flat: tuple[np.ndarray, np.ndarray] | None = None  # (params, grads)

@@ -531,6 +531,15 @@ class ScaleWithoutSuperInit(Scale):
         self.grads = {"s": np.zeros(width)}
 
 
+class ScaleEntryByEntry(Scale):
+    def __init__(self, width):  # fills the empty dicts every layer starts with, as a dict
+        super().__init__(width)
+        del self.params["s"]
+        self.params["s"] = np.full(width, 2.0)
+        self.grads.update(s=np.zeros(width))
+        self.buffers.setdefault("calls", np.zeros(1))
+
+
 WITH_ARRAYS = {
     "Dense": lambda: Dense(3, 3, rng=0),
     "BatchNorm": lambda: BatchNorm(3),
@@ -538,6 +547,7 @@ WITH_ARRAYS = {
     "Sequential": lambda: nested_model(),
     "a layer of your own": lambda: Scale(3),
     "one that skips super().__init__()": lambda: ScaleWithoutSuperInit(3),
+    "one filled entry by entry": lambda: ScaleEntryByEntry(3),
 }
 
 REFUSED = {  # every way to bind a name to another array, or to add or remove a name
@@ -579,7 +589,8 @@ def test_the_dicts_themselves_cannot_be_replaced_or_deleted(make):
     layer = make()
     for kind in kinds_with_arrays(layer):
         held = getattr(layer, kind)
-        with pytest.raises(TypeError, match=rf"\.{kind} holds the arrays.*\[\.\.\.\] = values"):
+        with pytest.raises(TypeError, match=rf"\.{kind} cannot be given another dict once the "
+                                            r"layer is built.*\[\.\.\.\] = values"):
             setattr(layer, kind, {name: a.copy() for name, a in held.items()})
         with pytest.raises(TypeError, match=kind):
             delattr(layer, kind)
@@ -597,6 +608,15 @@ def test_batchnorm_running_statistics_are_its_buffers_and_cannot_be_rebound():
     np.testing.assert_array_equal(bn.forward(np.full((1, 3), 2.0), training=False), 0.0)
 
 
+def test_entries_made_in_init_must_be_arrays():
+    class Bad(Layer):
+        def __init__(self):
+            self.params["W"] = [[1.0]]
+
+    with pytest.raises(TypeError, match=r"params\['W'\] must be a numpy array, got list"):
+        Bad()
+
+
 def test_a_name_may_be_given_back_its_own_array_which_is_what_minus_equals_does():
     layer = Dense(2, 2, rng=0)
     W = layer.params["W"]
@@ -609,7 +629,7 @@ def test_a_name_may_be_given_back_its_own_array_which_is_what_minus_equals_does(
 def test_in_place_updates_through_the_dicts_train_every_layer_including_ones_of_your_own():
     rng = np.random.default_rng(26)
     model = Sequential(Dense(4, 6, rng=rng), BatchNorm(6), ReLU(), Scale(6),
-                       ScaleWithoutSuperInit(6), Dense(6, 3, rng=rng))
+                       ScaleWithoutSuperInit(6), ScaleEntryByEntry(6), Dense(6, 3, rng=rng))
     x, y = rng.standard_normal((8, 4)), rng.integers(0, 3, size=8)
     held = dict(model.params)
     losses = []
@@ -651,6 +671,8 @@ def test_a_copied_model_has_its_own_arrays_bound_as_firmly(copy_of):
         assert not np.shares_memory(twin.params[name], p)
     with pytest.raises(TypeError, match="load_state_dict"):
         twin.params["0.W"] = model.params["0.W"]
+    with pytest.raises(TypeError, match="no new names"):
+        twin[0].params["extra"] = np.zeros(1)
     running = model.buffers["1.running_mean"].copy()
     twin.forward(np.random.default_rng(28).standard_normal((5, 3)), training=True)
     np.testing.assert_array_equal(model.buffers["1.running_mean"], running)
