@@ -16,7 +16,7 @@ Every layer has the same small interface:
 - ``params`` and ``grads`` hold the *live* arrays under the same names: an
   optimizer that updates ``params`` in place trains the layer, and ``backward``
   overwrites ``grads`` in place. They are ``NamedArrays``, dicts whose names stay
-  bound to the same arrays for good: ``params["W"][...] = values`` and
+  bound to the same arrays once the layer is built: ``params["W"][...] = values`` and
   ``params["W"] -= lr * g`` change the values in place, while ``params["W"] = other``,
   ``params.update(saved)``, deleting or adding a name raise a ``TypeError`` (the layer
   would go on computing with the old array). To restore saved values, use
