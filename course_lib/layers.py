@@ -235,44 +235,23 @@ class NamedArrays(dict):
         return type(self), (dict(self), self.kind, self._building)
 
 
-class _BoundArrays:
-    """The ``params``, ``grads`` and ``buffers`` attributes of a layer.
-
-    In ``__init__``, assigning a dict keeps it as ``NamedArrays``; once the layer is built, the
-    attribute cannot be given another dict (the layer would go on with the old arrays).
-    Without ``__get__``, reading ``layer.params`` is an ordinary, fast attribute lookup.
-    """
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    def __set__(self, layer: object, arrays: Mapping[str, np.ndarray]) -> None:
-        held = layer.__dict__.get(self.name)
-        if arrays is held:
-            return
-        if layer.__dict__.get("_built", False):
-            raise TypeError(
-                f"{type(layer).__name__}.{self.name} cannot be given another dict once the "
-                f"layer is built (it computes with the arrays it holds); {held._how()}"
-            )
-        if type(arrays) is not NamedArrays:
-            arrays = NamedArrays(arrays, self.name, building=True)
-        layer.__dict__[self.name] = arrays
-
-    def __delete__(self, layer: object) -> None:
-        raise TypeError(f"{type(layer).__name__}.{self.name} cannot be deleted")
-
-
 class _LayerType(type):
-    """Builds a layer: once its ``__init__`` has returned, its ``NamedArrays`` are sealed."""
+    """Builds a layer: once its ``__init__`` has returned, ``params``, ``grads`` and ``buffers``
+    are ``NamedArrays`` (a plain dict assigned in ``__init__`` is converted), and sealed."""
 
     def __call__(cls, *args: object, **kwargs: object) -> Layer:
         layer = super().__call__(*args, **kwargs)
         for kind in _KINDS:
-            arrays = layer.__dict__.get(kind)
-            if type(arrays) is NamedArrays:
-                arrays.seal()
-        layer.__dict__["_built"] = True
+            arrays = getattr(layer, kind, None)
+            if arrays is None:
+                continue
+            if type(arrays) is not NamedArrays:
+                arrays = NamedArrays(arrays, kind)
+                try:
+                    setattr(layer, kind, arrays)
+                except AttributeError:  # a property of the layer's own: left as it is
+                    continue
+            arrays.seal()
         return layer
 
 
@@ -282,22 +261,25 @@ class Layer(metaclass=_LayerType):
     Subclass it to write your own layer. Every layer starts with empty ``params``, ``grads``
     and ``buffers``; fill them in ``__init__``, entry by entry (``self.params["W"] = ...``) or
     by assigning dicts (``self.params = {"W": ...}``). When ``__init__`` returns, they become
-    ``NamedArrays`` whose names stay bound to those arrays: values change in place only.
+    ``NamedArrays`` whose names stay bound to those arrays: values change in place only (do
+    not assign ``layer.params`` another dict afterwards either; ``load_state_dict`` copies a
+    saved state in).
 
     ``forward(x, training=False)``: evaluation mode unless ``training=True`` is given (a
     training step passes it; only batch norm behaves differently). Calling a layer,
     ``layer(x)``, is ``layer.forward(x)``: evaluation mode too.
     """
 
-    params = _BoundArrays()
-    grads = _BoundArrays()
-    buffers = _BoundArrays()
-
     def __new__(cls, *args: object, **kwargs: object) -> Layer:
-        # every layer starts with empty dicts, even one whose __init__ skips super().__init__()
+        # every layer starts with empty dicts, even one whose __init__ skips super().__init__();
+        # set as ordinary attributes (writing into __dict__ directly would take every attribute
+        # read of the layer off CPython's fast path)
         layer = super().__new__(cls)
         for kind in _KINDS:
-            layer.__dict__[kind] = NamedArrays(None, kind, building=True)
+            try:
+                setattr(layer, kind, NamedArrays(None, kind, building=True))
+            except AttributeError:  # a property of the layer's own
+                pass
         return layer
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
