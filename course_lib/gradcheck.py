@@ -91,6 +91,10 @@ def check_layer(
 ) -> dict[str, float]:
     """Compare a layer's ``backward`` with finite differences; returns name -> max relative error.
 
+    ``training`` is the mode checked, passed to every ``forward``: True (the default here,
+    unlike ``forward``'s own) checks the backward pass of a training step, where batch norm
+    differentiates through the batch statistics; False the evaluation one.
+
     The layer is reduced to a scalar with a fixed random projection
     ``L = sum(layer.forward(x, training) * r)``, ``r ~ N(0, 1)``, so that
     ``dL/dy = r`` and every output element matters. The analytic gradients

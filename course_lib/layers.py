@@ -2,20 +2,33 @@
 
 Every layer has the same small interface:
 
-- ``forward(x, training=True)`` returns the output and remembers what the
-  backward pass needs (``training`` matters only for ``BatchNorm``);
+- ``forward(x, training=False)`` returns the output and remembers what the
+  backward pass needs. **The default is evaluation mode**, as Keras's ``model(x)``:
+  ``model(x)`` and ``model.forward(x)`` only look, and never move ``BatchNorm``'s
+  running statistics. A training step says so, ``model.forward(x, training=True)``
+  (``fit`` does); ``training`` matters only for ``BatchNorm``, which normalises with
+  the batch's statistics and updates its running ones in training mode;
 - ``backward(dy)`` takes ``dL/dy`` (same shape as the output), returns
-  ``dL/dx`` and writes ``dL/dparam`` into ``grads``; ``Dense`` and ``Sequential``
-  also take ``input_grad=False``, which skips ``dL/dx`` and returns None (a
-  training loop never needs the gradient with respect to the data);
-- ``params`` and ``grads`` are dicts with the same keys holding the *live*
-  arrays: an optimizer that updates ``params`` in place trains the layer, and
-  ``backward`` overwrites ``grads`` in place (the dicts and the arrays stay
-  the same objects, so keep one reference for the whole training run). Only
-  building a ``Sequential`` replaces them, by views into one buffer (see
-  ``Sequential``): take references from the finished model.
+  ``dL/dx`` and writes ``dL/dparam`` into ``grads``, in the mode of the last
+  forward; ``Dense`` and ``Sequential`` also take ``input_grad=False``, which skips
+  ``dL/dx`` and returns None (a training loop never needs the gradient with respect
+  to the data);
+- ``params`` and ``grads`` hold the *live* arrays under the same names: an
+  optimizer that updates ``params`` in place trains the layer, and ``backward``
+  overwrites ``grads`` in place. They are ``NamedArrays``, dicts whose names stay
+  bound to the same arrays once the layer is built: ``params["W"][...] = values`` and
+  ``params["W"] -= lr * g`` change the values in place, while ``params["W"] = other``,
+  ``params.update(saved)``, deleting or adding a name raise a ``TypeError`` (the layer
+  would go on computing with the old array). To restore saved values, use
+  ``load_state_dict``. Only building a ``Sequential`` replaces the arrays, by views
+  into one buffer (see ``Sequential``): take references from the finished model.
 - ``buffers`` holds state that ``forward`` updates but no optimizer touches
-  (``BatchNorm``'s running statistics); it is empty for the other layers.
+  (``BatchNorm``'s running statistics), bound in the same way; it is empty for
+  the other layers.
+
+A layer of your own (a subclass of ``Layer``) fills ``self.params``, ``self.grads`` and
+``self.buffers`` in its ``__init__`` as plain dicts; they are bound in the same way once it
+returns.
 
 Unlike PyTorch, ``backward`` *overwrites* the gradients instead of adding to
 them, so there is no ``zero_grad``. Inputs are 2-D arrays ``(batch, features)``
@@ -46,7 +59,10 @@ from course_lib.validation import (
     check_rng,
 )
 
-__all__ = ["Layer", "Dense", "ReLU", "BatchNorm", "Residual", "Sequential", "skips_input_grad"]
+__all__ = [
+    "Layer", "Dense", "ReLU", "BatchNorm", "Residual", "Sequential", "NamedArrays",
+    "skips_input_grad",
+]
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -109,31 +125,174 @@ def _check_dy(layer: str, dy: object, out_shape: tuple | None, dtype: np.dtype) 
     return dy
 
 
-class Layer:
-    """Base class: ``forward``, ``backward`` and the ``params``/``grads``/``buffers`` dicts.
+_KINDS = ("params", "grads", "buffers")
+_MISSING = object()
 
-    Subclass it to write your own layer; a layer without parameters keeps the
-    empty dicts. Calling a layer, ``layer(x)``, is ``layer.forward(x)``.
+
+def _check_entry(kind: str, name: object, array: object) -> np.ndarray:
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"{kind}[{name!r}] must be a numpy array, got {type(array).__name__}")
+    return array
+
+
+class NamedArrays(dict):
+    """A layer's ``params``, ``grads`` or ``buffers``: a dict whose names keep their arrays.
+
+    Read it as any dict (``params["W"]``, ``items()``, ``len``, ``dict(params)``). While the
+    layer is being built (in its ``__init__``) it is an ordinary dict of arrays. Once the layer
+    is built, what cannot change is *which array* a name holds, since the layer computes with
+    that array: a new array in its place would be ignored by ``forward`` while an optimizer
+    trained it, and the loss would stay flat without a word. So, on a built layer,
+
+    - ``params["W"][...] = values`` (copy values in) and ``params["W"] -= lr * g`` (in place:
+      Python then stores back the very array the name holds) work;
+    - ``params["W"] = other_array``, a new name, ``del``, ``pop``, ``popitem``, ``clear``,
+      ``update``, ``setdefault`` and ``|=`` raise a ``TypeError`` saying what to do instead:
+      copy the values in place, or restore a whole saved state with ``load_state_dict(state)``.
+
+    ``kind`` (``"params"``, ``"grads"`` or ``"buffers"``) names it in those messages.
     """
 
-    params: dict[str, np.ndarray]
-    grads: dict[str, np.ndarray]
-    buffers: dict[str, np.ndarray]
+    __slots__ = ("kind", "_building")
 
-    def __init__(self) -> None:
-        self.params = {}
-        self.grads = {}
-        self.buffers = {}
+    def __init__(self, arrays: Mapping[str, np.ndarray] | None = None, kind: str = "params",
+                 building: bool = False) -> None:
+        arrays = {} if arrays is None else arrays
+        if not isinstance(arrays, Mapping):
+            raise TypeError(f"{kind} must be a dict of numpy arrays by name, "
+                            f"got {type(arrays).__name__}")
+        super().__init__({name: _check_entry(kind, name, a) for name, a in arrays.items()})
+        self.kind = kind
+        self._building = building
 
-    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        """Return the output for input ``x``; remember what ``backward`` needs."""
+    def seal(self) -> None:
+        """Fix the names and their arrays: the layer is built (``Layer`` calls it)."""
+        self._building = False
+
+    def __setitem__(self, name: str, array: np.ndarray) -> None:
+        if self._building:
+            dict.__setitem__(self, name, _check_entry(self.kind, name, array))
+        # params[name] -= step calls this with the array the name already holds: allowed
+        elif dict.get(self, name, _MISSING) is not array:
+            raise TypeError(self._refusal(name))
+
+    def _how(self, name: str = "name") -> str:
+        """What to do instead of rebinding: copy values into the arrays."""
+        how = f"copy values into the array in place, {self.kind}[{name}][...] = values"
+        return how + ("" if self.kind == "grads" else
+                      ", or restore a saved state with load_state_dict(state)")
+
+    def _refusal(self, name: object) -> str:
+        if name not in self:
+            return (f"{self.kind} has no entry {name!r}, and a built layer takes no new names "
+                    f"(forward would not use them; a layer makes its names in __init__). Its "
+                    f"names are {list(self)}; to change values, {self._how()}")
+        return (f"{self.kind}[{name!r}] cannot be bound to another array: the layer computes "
+                f"with the array it holds, and would ignore a new one; {self._how(repr(name))}")
+
+    def _check_building(self, operation: str) -> None:
+        if not self._building:
+            raise TypeError(
+                f"{self.kind}.{operation} is refused: the layer computes with the arrays "
+                f"{self.kind} holds, so its names and their arrays are fixed once it is built; "
+                f"{self._how()}"
+            )
+
+    def __delitem__(self, name: str) -> None:
+        self._check_building(f"__delitem__ (del {self.kind}[{name!r}])")
+        dict.__delitem__(self, name)
+
+    def pop(self, *args: object) -> np.ndarray:
+        self._check_building("pop")
+        return dict.pop(self, *args)
+
+    def popitem(self) -> tuple[str, np.ndarray]:
+        self._check_building("popitem")
+        return dict.popitem(self)
+
+    def clear(self) -> None:
+        self._check_building("clear")
+        dict.clear(self)
+
+    def update(self, *args: object, **kwargs: np.ndarray) -> None:
+        self._check_building("update")
+        for name, array in dict(*args, **kwargs).items():
+            self[name] = array
+
+    def setdefault(self, name: str, default: np.ndarray | None = None) -> np.ndarray:
+        self._check_building("setdefault")
+        if name not in self:
+            self[name] = default
+        return self[name]
+
+    def __ior__(self, other: Mapping[str, np.ndarray]) -> NamedArrays:
+        self._check_building("__ior__ (|=)")
+        self.update(other)
+        return self
+
+    def __reduce__(self) -> tuple:
+        # copy.deepcopy and pickle rebuild it whole, not name by name through __setitem__
+        return type(self), (dict(self), self.kind, self._building)
+
+
+class _LayerType(type):
+    """Builds a layer: once its ``__init__`` has returned, ``params``, ``grads`` and ``buffers``
+    are ``NamedArrays`` (a plain dict assigned in ``__init__`` is converted), and sealed."""
+
+    def __call__(cls, *args: object, **kwargs: object) -> Layer:
+        layer = super().__call__(*args, **kwargs)
+        for kind in _KINDS:
+            arrays = getattr(layer, kind, None)
+            if arrays is None:
+                continue
+            if type(arrays) is not NamedArrays:
+                arrays = NamedArrays(arrays, kind)
+                try:
+                    setattr(layer, kind, arrays)
+                except AttributeError:  # a property of the layer's own: left as it is
+                    continue
+            arrays.seal()
+        return layer
+
+
+class Layer(metaclass=_LayerType):
+    """Base class: ``forward``, ``backward`` and the ``params``/``grads``/``buffers`` dicts.
+
+    Subclass it to write your own layer. Every layer starts with empty ``params``, ``grads``
+    and ``buffers``; fill them in ``__init__``, entry by entry (``self.params["W"] = ...``) or
+    by assigning dicts (``self.params = {"W": ...}``). When ``__init__`` returns, they become
+    ``NamedArrays`` whose names stay bound to those arrays: values change in place only (do
+    not assign ``layer.params`` another dict afterwards either; ``load_state_dict`` copies a
+    saved state in).
+
+    ``forward(x, training=False)``: evaluation mode unless ``training=True`` is given (a
+    training step passes it; only batch norm behaves differently). Calling a layer,
+    ``layer(x)``, is ``layer.forward(x)``: evaluation mode too.
+    """
+
+    def __new__(cls, *args: object, **kwargs: object) -> Layer:
+        # every layer starts with empty dicts, even one whose __init__ skips super().__init__();
+        # set as ordinary attributes (writing into __dict__ directly would take every attribute
+        # read of the layer off CPython's fast path)
+        layer = super().__new__(cls)
+        for kind in _KINDS:
+            try:
+                setattr(layer, kind, NamedArrays(None, kind, building=True))
+            except AttributeError:  # a property of the layer's own
+                pass
+        return layer
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """Return the output for input ``x`` (evaluation mode unless ``training=True``);
+        remember what ``backward`` needs."""
         raise NotImplementedError
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """Given ``dy = dL/d(output)``, fill ``grads`` and return ``dL/dx``."""
         raise NotImplementedError
 
-    def __call__(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+    def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """``layer(x)`` is ``layer.forward(x)``, in evaluation mode unless ``training=True``."""
         return self.forward(x, training)
 
     def state_dict(self) -> dict[str, np.ndarray]:
@@ -234,7 +393,7 @@ class Dense(Layer):
         """The bias vector, ``params["b"]``."""
         return self.params["b"]
 
-    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """``y = x @ W + b``."""
         check_bool("training", training)
         _check_input("Dense", x, self.dtype, self.in_features)
@@ -273,7 +432,7 @@ class ReLU(Layer):
         self._mask: np.ndarray | None = None
         self._dtype: np.dtype | None = None
 
-    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """``y = x * [x > 0]``; the mask ``[x > 0]`` is kept for backward."""
         check_bool("training", training)
         if not isinstance(x, np.ndarray):
@@ -346,7 +505,8 @@ class BatchNorm(Layer):
     ----------
     params : ``{"gamma": ones(C), "beta": zeros(C)}``
     running_mean, running_var : arrays ``(C,)``, start at zeros and ones;
-        updated in place, also reachable as ``buffers``.
+        ``buffers["running_mean"]`` and ``buffers["running_var"]``, updated in place by a
+        training forward only (``training=True``), read by an evaluation forward.
     """
 
     def __init__(
@@ -369,14 +529,25 @@ class BatchNorm(Layer):
             "beta": np.zeros(self.num_features, dtype=self.dtype),
         }
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
-        self.running_mean = np.zeros(self.num_features, dtype=self.dtype)
-        self.running_var = np.ones(self.num_features, dtype=self.dtype)
-        self.buffers = {"running_mean": self.running_mean, "running_var": self.running_var}
+        self.buffers = {
+            "running_mean": np.zeros(self.num_features, dtype=self.dtype),
+            "running_var": np.ones(self.num_features, dtype=self.dtype),
+        }
         self._xhat: np.ndarray | None = None
         self._inv_std: np.ndarray | None = None
         self._training = True
 
-    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+    @property
+    def running_mean(self) -> np.ndarray:
+        """The running mean, ``buffers["running_mean"]`` (a training forward updates it)."""
+        return self.buffers["running_mean"]
+
+    @property
+    def running_var(self) -> np.ndarray:
+        """The running variance, ``buffers["running_var"]`` (a training forward updates it)."""
+        return self.buffers["running_var"]
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """Normalise with the batch statistics (training) or the running ones (evaluation)."""
         check_bool("training", training)
         _check_input("BatchNorm", x, self.dtype, self.num_features)
@@ -400,10 +571,11 @@ class BatchNorm(Layer):
             xhat *= inv_std
             # running <- (1 - momentum) * running + momentum * batch (unbiased var)
             m = self.momentum
-            self.running_mean *= 1 - m
-            self.running_mean += m * mu
-            self.running_var *= 1 - m
-            self.running_var += (m * n / (n - 1)) * var
+            running_mean, running_var = self.running_mean, self.running_var
+            running_mean *= 1 - m
+            running_mean += m * mu
+            running_var *= 1 - m
+            running_var += (m * n / (n - 1)) * var
         else:
             # xhat = (x - running_mean) / sqrt(running_var + eps)
             inv_std = 1 / np.sqrt(self.running_var + self.eps)
@@ -482,7 +654,7 @@ class Residual(Layer):
         self._out_shape: tuple | None = None
         self._dtype: np.dtype | None = None
 
-    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """``y = x + block(x)``."""
         check_bool("training", training)
         _check_input("Residual", x, None, None)
@@ -518,7 +690,8 @@ class Sequential(Layer):
     the layer's index: ``Sequential(Dense(...), BatchNorm(...), ReLU())`` has
     ``"0.W"``, ``"0.b"``, ``"1.gamma"``, ``"1.beta"``; nested containers nest
     the prefixes (``"3.0.W"``). The dicts are built once, from the live arrays
-    of the layers, so ``opt.step(model.params, model.grads)`` trains the model.
+    of the layers, so ``opt.step(model.params, model.grads)`` trains the model;
+    like every layer's, their names stay bound to those arrays (``NamedArrays``).
 
     One flat buffer: the parameters are moved into one 1-D array, one after the
     other in the order of ``params``, and each ``params[name]`` (in the model and in
@@ -530,8 +703,8 @@ class Sequential(Layer):
     inside any ``Sequential`` or ``Residual``), as a layer of your own may keep its
     arrays elsewhere too. A layer belongs to one model: do not put it into a second.
 
-    ``training`` is passed on to every layer. ``model[i]`` is the i-th layer,
-    ``len(model)`` the number of layers.
+    ``training`` (default False: evaluation) is passed on to every layer. ``model[i]`` is
+    the i-th layer, ``len(model)`` the number of layers.
     """
 
     def __init__(self, *layers: Layer) -> None:
@@ -550,10 +723,9 @@ class Sequential(Layer):
                     "each position needs its own layer (it caches its own input for backward)"
                 )
             seen.add(id(layer))
-        for i, layer in enumerate(self.layers):
-            self.params.update({f"{i}.{k}": v for k, v in layer.params.items()})
-            self.grads.update({f"{i}.{k}": v for k, v in layer.grads.items()})
-            self.buffers.update({f"{i}.{k}": v for k, v in getattr(layer, "buffers", {}).items()})
+        for kind in _KINDS:
+            setattr(self, kind, {f"{i}.{k}": v for i, layer in enumerate(self.layers)
+                                 for k, v in getattr(layer, kind, {}).items()})
         self._flat: tuple[np.ndarray, np.ndarray] | None = None  # (params, grads)
         if _can_share_one_buffer(self):
             for layer in _walk(self):
@@ -562,7 +734,7 @@ class Sequential(Layer):
             self._flat = tuple(_move_into_one_buffer(self, kind) for kind in ("params", "grads"))
         self._first_skips_input_grad = skips_input_grad(self.layers[0])
 
-    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """Apply every layer in order."""
         for layer in self.layers:
             x = layer.forward(x, training)
@@ -646,7 +818,7 @@ def _move_into_one_buffer(model: Sequential, kind: str) -> np.ndarray:
         entries = getattr(layer, kind)
         for name, a in entries.items():
             if id(a) in views:
-                entries[name] = views[id(a)]
+                dict.__setitem__(entries, name, views[id(a)])  # NamedArrays refuse it to others
     return flat
 
 

@@ -699,7 +699,7 @@ class _FlatStep:
 
     def matches(self, state: dict, params: object, grads: object) -> bool:
         """True if ``params``, ``grads`` and ``state`` still hold what was set up."""
-        if not (type(params) is dict and type(grads) is dict
+        if not (isinstance(params, dict) and isinstance(grads, dict)
                 and len(params) == len(grads) == len(self.entries)):
             return False
         for name, w, g, kept, views in self.entries:

@@ -272,7 +272,7 @@ def residual_runs(
                             width=width, residual=kind == "residual", init=inits[init])
         names = weight_names(model)
         with np.errstate(all="ignore"):  # He-initialised deep residual nets overflow
-            model.backward(softmax_cross_entropy(model.forward(X), y)[1])
+            model.backward(softmax_cross_entropy(model.forward(X, training=True), y)[1])
         at_init = gradient_norms(model)
         history = fit(model, softmax_cross_entropy, Momentum(lr, beta=0.9), X, y,
                       epochs=epochs, batch_size=batch_size, seed=seed, evaluate=False)

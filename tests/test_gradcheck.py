@@ -167,7 +167,7 @@ def test_check_layer_finds_a_wrong_input_gradient_inside_a_sequential():
 def test_check_layer_restores_params_running_stats_and_input():
     rng = np.random.default_rng(6)
     model = Sequential(Dense(3, 4, rng=rng), BatchNorm(4), ReLU(), Dense(4, 2, rng=rng))
-    model.forward(rng.standard_normal((8, 3)))  # non-trivial running statistics
+    model.forward(rng.standard_normal((8, 3)), training=True)  # non-trivial running statistics
     params = {name: p.copy() for name, p in model.params.items()}
     buffers = {name: b.copy() for name, b in model.buffers.items()}
     x = rng.standard_normal((5, 3))

@@ -7,7 +7,10 @@ or from closed forms.
 
 from __future__ import annotations
 
+import copy
 import math
+import operator
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +19,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from course_lib.gradcheck import check_layer
+from course_lib.gradcheck import check_layer, max_relative_error, numerical_gradient
 from course_lib.layers import (
     BatchNorm,
     Dense,
     Layer,
+    NamedArrays,
     ReLU,
     Residual,
     Sequential,
@@ -28,6 +32,7 @@ from course_lib.layers import (
     skips_input_grad,
 )
 from course_lib.losses import softmax_cross_entropy
+from course_lib.optimizers import Adam
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REFERENCE = np.load(FIXTURES / "layers.npz")
@@ -164,7 +169,7 @@ def test_batchnorm_gradients_in_eval_mode():
     rng = np.random.default_rng(4)
     bn = BatchNorm(4, momentum=0.5)
     for _ in range(3):  # non-trivial running statistics
-        bn.forward(rng.standard_normal((8, 4)) * 2 + 1)
+        bn.forward(rng.standard_normal((8, 4)) * 2 + 1, training=True)
     perturb(bn, rng)
     errors = check_layer(bn, rng.standard_normal((5, 4)), training=False, rng=5)
     assert_gradcheck(errors)
@@ -197,7 +202,7 @@ def test_mlp_with_batchnorm_and_residual_gradients(training):
         Dense(6, 3, rng=rng),
     )
     for _ in range(2):  # non-trivial running statistics for the eval-mode check
-        model.forward(rng.standard_normal((8, 4)))
+        model.forward(rng.standard_normal((8, 4)), training=True)
     perturb(model, rng, scale=0.1)
     errors = check_layer(model, rng.standard_normal((6, 4)), training=training, rng=8)
     assert set(errors) == {"x"} | set(model.params)
@@ -267,7 +272,7 @@ def test_batchnorm_training_normalises_with_biased_variance_and_updates_running_
     perturb(bn, rng)
     gamma, beta = bn.params["gamma"].copy(), bn.params["beta"].copy()
     x = rng.standard_normal((6, 3)) * 2 + 1
-    out = bn.forward(x)
+    out = bn.forward(x, training=True)
     mu, var = x.mean(axis=0), x.var(axis=0)
     np.testing.assert_allclose(out, gamma * (x - mu) / np.sqrt(var + 1e-3) + beta, rtol=1e-12)
     np.testing.assert_allclose(bn.running_mean, 0.8 * 0.0 + 0.2 * mu, rtol=1e-12)
@@ -279,7 +284,7 @@ def test_batchnorm_eval_uses_running_stats_and_leaves_them_alone():
     rng = np.random.default_rng(11)
     bn = BatchNorm(3)
     for _ in range(4):
-        bn.forward(rng.standard_normal((5, 3)) + 2)
+        bn.forward(rng.standard_normal((5, 3)) + 2, training=True)
     perturb(bn, rng)
     mean, var = bn.running_mean.copy(), bn.running_var.copy()
     x = rng.standard_normal((1, 3))  # a batch of one is fine in eval mode
@@ -293,8 +298,8 @@ def test_batchnorm_eval_uses_running_stats_and_leaves_them_alone():
 def test_batchnorm_momentum_one_keeps_only_the_last_batch_and_zero_keeps_the_start():
     x = np.random.default_rng(12).standard_normal((5, 2))
     last, frozen = BatchNorm(2, momentum=1.0), BatchNorm(2, momentum=0.0)
-    last.forward(x)
-    frozen.forward(x)
+    last.forward(x, training=True)
+    frozen.forward(x, training=True)
     np.testing.assert_allclose(last.running_mean, x.mean(axis=0), rtol=1e-14)
     np.testing.assert_allclose(last.running_var, x.var(axis=0, ddof=1), rtol=1e-14)
     np.testing.assert_array_equal(frozen.running_mean, [0.0, 0.0])
@@ -316,7 +321,7 @@ def test_backward_overwrites_the_gradients_instead_of_adding():
     rng = np.random.default_rng(14)
     model = mlp(rng)
     x, dy = rng.standard_normal((5, 4)), rng.standard_normal((5, 3))
-    model.forward(x)
+    model.forward(x, training=True)
     model.backward(dy)
     first = {name: g.copy() for name, g in model.grads.items()}
     model.backward(dy)
@@ -338,7 +343,7 @@ def test_backward_overwrites_the_gradients_instead_of_adding():
 def test_batchnorm_training_output_has_zero_mean_and_unit_variance(n, c, seed, loc, log_scale):
     x = np.random.default_rng(seed).normal(loc, 10**log_scale, size=(n, c))
     var = x.var(axis=0)
-    out = BatchNorm(c).forward(x)
+    out = BatchNorm(c).forward(x, training=True)
     np.testing.assert_allclose(out.mean(axis=0), 0.0, atol=1e-9)
     # exactly var / (var + eps), which is 1 up to eps / var <= 1e-5 / min(var)
     np.testing.assert_allclose(out.var(axis=0), 1.0, rtol=0, atol=2e-5 / var.min() + 1e-9)
@@ -355,7 +360,7 @@ def test_batchnorm_training_output_has_zero_mean_and_unit_variance(n, c, seed, l
 def test_batchnorm_output_variance_is_var_over_var_plus_eps_for_any_batch(x):
     eps = 1e-5
     var = x.var(axis=0)
-    out = BatchNorm(x.shape[1], eps=eps).forward(x)
+    out = BatchNorm(x.shape[1], eps=eps).forward(x, training=True)
     np.testing.assert_allclose(out.mean(axis=0), 0.0, atol=1e-8)
     np.testing.assert_allclose(out.var(axis=0), var / (var + eps), rtol=1e-6, atol=1e-9)
 
@@ -391,7 +396,7 @@ def test_params_and_grads_have_the_same_keys_shapes_and_stay_the_same_objects(ma
     grads_before = {name: id(g) for name, g in layer.grads.items()}
     dicts_before = id(layer.params), id(layer.grads)
     rng = np.random.default_rng(15)
-    out = layer.forward(rng.standard_normal((5, 3)))
+    out = layer.forward(rng.standard_normal((5, 3)), training=True)
     layer.backward(rng.standard_normal(out.shape))
     assert (id(layer.params), id(layer.grads)) == dicts_before
     assert {name: id(p) for name, p in layer.params.items()} == params_before
@@ -404,7 +409,7 @@ def test_an_in_place_update_of_params_trains_the_model():
     x, y = rng.standard_normal((8, 4)), rng.integers(0, 3, size=8)
     losses = []
     for _ in range(30):
-        loss, dlogits = softmax_cross_entropy(model.forward(x), y)
+        loss, dlogits = softmax_cross_entropy(model.forward(x, training=True), y)
         model.backward(dlogits)
         for name, p in model.params.items():  # an optimizer's step
             p -= 0.5 * model.grads[name]
@@ -430,7 +435,7 @@ def test_forward_and_backward_do_not_modify_their_inputs():
                        Residual(Sequential(Dense(3, 3, rng=rng), ReLU())))
     x, dy = rng.standard_normal((5, 3)), rng.standard_normal((5, 3))
     x0, dy0 = x.copy(), dy.copy()
-    model.forward(x)
+    model.forward(x, training=True)
     model.backward(dy)
     np.testing.assert_array_equal(x, x0)
     np.testing.assert_array_equal(dy, dy0)
@@ -442,7 +447,7 @@ def test_float32_end_to_end():
                        ReLU(), Residual(Dense(8, 8, rng=rng, dtype=np.float32)),
                        Dense(8, 3, rng=rng, dtype=np.float32))
     x = rng.standard_normal((6, 4)).astype(np.float32)
-    logits = model.forward(x)
+    logits = model.forward(x, training=True)
     assert logits.dtype == np.float32
     _, dlogits = softmax_cross_entropy(logits, rng.integers(0, 3, size=6))
     assert dlogits.dtype == np.float32
@@ -460,7 +465,7 @@ def test_call_is_forward():
     x = rng.standard_normal((4, 3))
     np.testing.assert_array_equal(layer(x), layer.forward(x))
     bn = BatchNorm(3)
-    bn.forward(x)
+    bn.forward(x, training=True)
     np.testing.assert_array_equal(bn(x, training=False), bn.forward(x, training=False))
 
 
@@ -498,6 +503,244 @@ def test_layer_base_class_is_usable_for_homework():
     x = np.random.default_rng(21).standard_normal((3, 2))
     assert_gradcheck(check_layer(model, x))
     assert Square().params == {} and Square().grads == {} and Square().buffers == {}
+
+
+# --- params, grads and buffers keep their arrays: a name cannot be bound to another -------------
+
+
+class Scale(Layer):
+    """A learner's layer, ``y = x * s``, written the homework way: plain dicts in ``__init__``."""
+
+    def __init__(self, width):
+        super().__init__()
+        self.params = {"s": np.full(width, 2.0)}
+        self.grads = {"s": np.zeros(width)}
+
+    def forward(self, x, training=False):
+        self.x = x
+        return x * self.params["s"]
+
+    def backward(self, dy):
+        self.grads["s"][...] = np.sum(dy * self.x, axis=0)
+        return dy * self.params["s"]
+
+
+class ScaleWithoutSuperInit(Scale):
+    def __init__(self, width):  # skips super().__init__(): still gets NamedArrays
+        self.params = {"s": np.full(width, 2.0)}
+        self.grads = {"s": np.zeros(width)}
+
+
+class ScaleEntryByEntry(Scale):
+    def __init__(self, width):  # fills the empty dicts every layer starts with, as a dict
+        super().__init__(width)
+        del self.params["s"]
+        self.params["s"] = np.full(width, 2.0)
+        self.grads.update(s=np.zeros(width))
+        self.buffers.setdefault("calls", np.zeros(1))
+
+
+WITH_ARRAYS = {
+    "Dense": lambda: Dense(3, 3, rng=0),
+    "BatchNorm": lambda: BatchNorm(3),
+    "Residual": lambda: Residual(Sequential(Dense(3, 3, rng=0), BatchNorm(3), ReLU())),
+    "Sequential": lambda: nested_model(),
+    "a layer of your own": lambda: Scale(3),
+    "one that skips super().__init__()": lambda: ScaleWithoutSuperInit(3),
+    "one filled entry by entry": lambda: ScaleEntryByEntry(3),
+}
+
+REFUSED = {  # every way to bind a name to another array, or to add or remove a name
+    "d[name] = copy": lambda d, name, new: d.__setitem__(name, new),
+    "d[new name] = a": lambda d, name, new: d.__setitem__("new", new),
+    "update": lambda d, name, new: d.update({name: new}),
+    "|=": lambda d, name, new: operator.ior(d, {name: new}),
+    "setdefault": lambda d, name, new: d.setdefault("new", new),
+    "del": lambda d, name, new: d.__delitem__(name),
+    "pop": lambda d, name, new: d.pop(name),
+    "popitem": lambda d, name, new: d.popitem(),
+    "clear": lambda d, name, new: d.clear(),
+}
+
+
+def kinds_with_arrays(layer):
+    return [kind for kind in ("params", "grads", "buffers") if getattr(layer, kind)]
+
+
+@pytest.mark.parametrize("refused", REFUSED.values(), ids=REFUSED)
+@pytest.mark.parametrize("make", WITH_ARRAYS.values(), ids=WITH_ARRAYS)
+def test_named_arrays_refuse_to_bind_a_name_to_another_array(make, refused):
+    layer = make()
+    for kind in kinds_with_arrays(layer):
+        arrays = getattr(layer, kind)
+        assert type(arrays) is NamedArrays and isinstance(arrays, dict)
+        held = dict(arrays)
+        name = next(iter(held))
+        with pytest.raises(TypeError, match=rf"^{kind}\b") as error:
+            refused(arrays, name, held[name].copy())
+        assert ("[...] = values" in str(error.value)
+                and ("load_state_dict" in str(error.value)) == (kind != "grads"))
+        assert list(arrays) == list(held)
+        assert all(arrays[k] is a for k, a in held.items())  # the very same arrays
+
+
+def test_a_layer_whose_params_are_a_property_of_its_own_is_left_as_it_is():
+    class Wrapper(Layer):
+        def __init__(self):
+            self.inner = Dense(2, 2, rng=0)
+
+        @property
+        def params(self):
+            return self.inner.params
+
+        @property
+        def grads(self):
+            return self.inner.grads
+
+        def forward(self, x, training=False):
+            return self.inner.forward(x, training)
+
+        def backward(self, dy):
+            return self.inner.backward(dy)
+
+    model = Sequential(Wrapper(), Dense(2, 1, rng=1))
+    assert model.params["0.W"] is model[0].inner.params["W"]
+    assert model[0].buffers == {}
+
+
+def test_entries_made_in_init_must_be_arrays():
+    class Bad(Layer):
+        def __init__(self):
+            self.params["W"] = [[1.0]]
+
+    with pytest.raises(TypeError, match=r"params\['W'\] must be a numpy array, got list"):
+        Bad()
+
+
+def test_a_name_may_be_given_back_its_own_array_which_is_what_minus_equals_does():
+    layer = Dense(2, 2, rng=0)
+    W = layer.params["W"]
+    layer.params["W"] = W
+    layer.params["W"] -= 1.0  # getitem, in-place subtraction, setitem of the same array
+    assert layer.params["W"] is W and layer.W is W
+    assert repr(layer.params).startswith("{'W': array([[")  # and it prints as a dict
+
+
+def test_in_place_updates_through_the_dicts_train_every_layer_including_ones_of_your_own():
+    rng = np.random.default_rng(26)
+    model = Sequential(Dense(4, 6, rng=rng), BatchNorm(6), ReLU(), Scale(6),
+                       ScaleWithoutSuperInit(6), ScaleEntryByEntry(6), Dense(6, 3, rng=rng))
+    x, y = rng.standard_normal((8, 4)), rng.integers(0, 3, size=8)
+    held = dict(model.params)
+    losses = []
+    for _ in range(30):
+        loss, dlogits = softmax_cross_entropy(model.forward(x, training=True), y)
+        model.backward(dlogits)
+        for name in model.params:
+            model.params[name] -= 0.2 * model.grads[name]
+        losses.append(loss)
+    assert losses[-1] < 0.5 * losses[0]
+    assert all(model.params[name] is p for name, p in held.items())
+    assert model[3].params["s"] is model.params["3.s"]
+    assert not np.array_equal(model[3].params["s"], np.full(6, 2.0))  # the learner's layer trained
+
+
+def test_a_saved_state_goes_in_through_load_state_dict_not_by_rebinding():
+    model, trained = nested_model(), nested_model()
+    for p in trained.params.values():
+        p += 0.5
+    saved = trained.state_dict()
+    x = np.random.default_rng(27).standard_normal((4, 3))
+    with pytest.raises(TypeError, match="load_state_dict"):
+        model.params.update({name: saved[name] for name in model.params})
+    with pytest.raises(TypeError, match="load_state_dict"):
+        model.params["0.W"] = saved["0.W"]
+    model.load_state_dict(saved)
+    np.testing.assert_array_equal(model.forward(x), trained.forward(x))
+
+
+@pytest.mark.parametrize("copy_of", [copy.deepcopy, lambda m: pickle.loads(pickle.dumps(m))],
+                         ids=["deepcopy", "pickle"])
+def test_a_copied_model_has_its_own_arrays_bound_as_firmly(copy_of):
+    model = nested_model()
+    twin = copy_of(model)
+    assert type(twin.params) is NamedArrays and twin.buffers.kind == "buffers"
+    assert twin[0].params["W"] is twin.params["0.W"]  # the layers share the twin's arrays
+    for name, p in model.params.items():
+        np.testing.assert_array_equal(twin.params[name], p)
+        assert not np.shares_memory(twin.params[name], p)
+    with pytest.raises(TypeError, match="load_state_dict"):
+        twin.params["0.W"] = model.params["0.W"]
+    with pytest.raises(TypeError, match="no new names"):
+        twin[0].params["extra"] = np.zeros(1)
+    running = model.buffers["1.running_mean"].copy()
+    twin.forward(np.random.default_rng(28).standard_normal((5, 3)), training=True)
+    np.testing.assert_array_equal(model.buffers["1.running_mean"], running)
+
+
+def test_a_models_named_arrays_keep_the_optimizers_fast_path():
+    rng = np.random.default_rng(29)
+    model, optimizer = nested_model(), Adam(1e-2)
+    for step in range(2):
+        model.forward(rng.standard_normal((5, 3)), training=True)
+        model.backward(rng.standard_normal((5, 2)))
+        optimizer.step(model.params, model.grads)
+        if step == 0:
+            fast = optimizer._flat
+    assert fast is not None and optimizer._flat is fast  # set up once, reused at the next step
+
+
+# --- evaluation is the default: model(x) and forward(x) only look ------------------------------
+
+
+WITH_BATCH_NORM = {
+    "BatchNorm": lambda: BatchNorm(3),
+    "Residual": lambda: Residual(Sequential(Dense(3, 3, rng=0), BatchNorm(3), ReLU())),
+    "Sequential": lambda: nested_model(),
+}
+
+
+def warmed_up(make, rng):
+    """A layer with running statistics away from their start and parameters off their init."""
+    layer = make()
+    for _ in range(3):
+        layer.forward(rng.standard_normal((8, 3)) * 2 + 1, training=True)
+    perturb(layer, rng, scale=0.2)
+    return layer
+
+
+@pytest.mark.parametrize("call", ["layer(x)", "layer.forward(x)"])
+@pytest.mark.parametrize("make", WITH_BATCH_NORM.values(), ids=WITH_BATCH_NORM)
+def test_forward_without_training_is_evaluation_and_leaves_running_statistics_alone(make, call):
+    rng = np.random.default_rng(30)
+    layer = warmed_up(make, rng)
+    running = {name: b.copy() for name, b in layer.buffers.items()}
+    x = rng.standard_normal((5, 3)) * 3 - 1
+    out = layer(x) if call == "layer(x)" else layer.forward(x)
+    for name, b in layer.buffers.items():
+        np.testing.assert_array_equal(b, running[name], err_msg=name)
+    np.testing.assert_array_equal(out, layer.forward(x, training=False))
+    assert not np.allclose(out, layer.forward(x, training=True))  # not the training output
+    assert layer(x[:1]).shape[0] == 1  # one example at a time: no batch statistics needed
+
+
+@pytest.mark.parametrize("make", WITH_BATCH_NORM.values(), ids=WITH_BATCH_NORM)
+def test_backward_after_a_default_forward_is_the_evaluation_gradient(make):
+    rng = np.random.default_rng(31)
+    layer = warmed_up(make, rng)
+    x = rng.standard_normal((5, 3))
+    r = rng.standard_normal(layer(x).shape)
+    analytic = {"x": layer.backward(r)} | {name: g.copy() for name, g in layer.grads.items()}
+
+    def evaluation_loss(_):
+        return float(np.sum(layer.forward(x, training=False) * r))
+
+    numeric = {"x": numerical_gradient(evaluation_loss, x, 1e-5)}
+    numeric |= {name: numerical_gradient(evaluation_loss, p, 1e-5)
+                for name, p in layer.params.items()}
+    floor = 1e-3 * max(np.abs(g).max() for g in analytic.values())
+    assert_gradcheck({name: max_relative_error(analytic[name], numeric[name], floor)
+                      for name in numeric})
 
 
 # --- one flat buffer for the parameters, one for the gradients --------------------------------
@@ -617,8 +860,8 @@ def test_backward_without_input_grad_fills_the_same_gradients_and_returns_none(m
     rng = np.random.default_rng(24)
     full, skipping = make(), make()
     x = rng.standard_normal((5, 3))
-    out = full.forward(x)
-    skipping.forward(x)
+    out = full.forward(x, training=True)
+    skipping.forward(x, training=True)
     dy = rng.standard_normal(out.shape)
     dx = full.backward(dy)
     assert dx.shape == x.shape
@@ -731,7 +974,7 @@ def test_dy_must_have_the_output_shape_and_dtype(make):
 
 def test_batchnorm_training_batch_of_one_is_a_clear_error():
     with pytest.raises(ValueError, match=r"at least 2 rows.*training=False"):
-        BatchNorm(3).forward(np.ones((1, 3)))
+        BatchNorm(3).forward(np.ones((1, 3)), training=True)
 
 
 def test_training_flag_must_be_a_bool():
@@ -763,7 +1006,7 @@ def test_residual_block_must_keep_the_shape():
     block = Residual(Sequential(bn, Widen()))
     before = bn.running_mean.copy()
     with pytest.raises(ValueError, match=r"same shape|keep the shape"):
-        block.forward(np.ones((4, 3)))
+        block.forward(np.ones((4, 3)), training=True)
     np.testing.assert_array_equal(bn.running_mean, before)
 
 

@@ -12,7 +12,9 @@ from course_lib.gradcheck import check_layer
 from course_lib.layers import BatchNorm, Dense, ReLU, Residual, Sequential
 from course_lib.losses import softmax_cross_entropy
 from course_lib.networks import PRESETS, MLPConfig, mlp, weight_names
+from course_lib.optimizers import SGD
 from course_lib.probes import gradient_norms
+from course_lib.training import fit, predict
 
 
 def layout(model) -> list:
@@ -122,6 +124,28 @@ def test_backward_agrees_with_finite_differences(batch_norm, residual):
                 residual=residual, init=0.6, rng=0)
     errors = check_layer(model, np.random.default_rng(1).normal(size=(6, 3)))
     assert max(errors.values()) < 1e-6
+
+
+# --- a trained network: evaluated by model(X), its arrays bound for good ----------------------
+
+
+@pytest.mark.parametrize("preset", ["l07_batch_normalization", "l09_putting_it_together"])
+def test_a_trained_network_evaluates_by_default_and_keeps_its_arrays(preset):
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(32, 64)), rng.integers(0, 10, size=32)
+    model = mlp(preset, width=8, rng=0)
+    fit(model, softmax_cross_entropy, SGD(0.1), X, y, epochs=2, batch_size=8, evaluate=False)
+    trained = model.state_dict()
+    np.testing.assert_array_equal(model(X), predict(model, X))  # evaluation mode
+    np.testing.assert_array_equal(model.forward(X[:1]), predict(model, X[:1]))
+    for name, value in model.state_dict().items():  # running statistics untouched
+        np.testing.assert_array_equal(value, trained[name], err_msg=name)
+    # a state goes in through load_state_dict: rebinding a name would leave fit training an
+    # array that forward never reads
+    with pytest.raises(TypeError, match="load_state_dict"):
+        model.params.update(mlp(preset, width=8, rng=1).params)
+    with pytest.raises(TypeError, match=r"\[\.\.\.\] = values"):
+        model.params["0.W"] = np.zeros_like(model.params["0.W"])
 
 
 # --- presets ---------------------------------------------------------------------------------
@@ -262,7 +286,7 @@ def test_a_small_branch_makes_the_residual_gradient_independent_of_depth():
     for residual in (False, True):
         for depth in (2, 12):
             model = mlp(depth=depth, residual=residual, init=0.05, rng=0)
-            model.backward(softmax_cross_entropy(model.forward(x), y)[1])
+            model.backward(softmax_cross_entropy(model.forward(x, training=True), y)[1])
             first[residual, depth] = gradient_norms(model)["0.W"]
     assert first[False, 12] < 1e-6 * first[False, 2]
     assert 0.5 < first[True, 12] / first[True, 2] < 2

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -28,7 +29,7 @@ def check_residual_forward_backward(learner_fn: Callable[..., tuple], seed: int 
     ``forward``), return ``(y, dx)`` for the skip connection around it:
     ``y = x + block_forward(x)`` and ``dx = dy + block_backward(dy)``. Cases: random
     ``Dense, ReLU, Dense`` blocks of several widths and weight scales, one with a
-    ``BatchNorm`` inside.
+    ``BatchNorm`` inside; ``block_forward`` runs in training mode, as in a training step.
     """
     rng = check_rng("seed", seed)
     cases = []
@@ -41,7 +42,7 @@ def check_residual_forward_backward(learner_fn: Callable[..., tuple], seed: int 
             if "b" in layer.params:
                 layer.params["b"][...] = rng.normal(size=width)
         cases.append({
-            "block_forward": block.forward,
+            "block_forward": functools.partial(block.forward, training=True),  # a training step
             "block_backward": block.backward,
             "x": rng.normal(size=(batch, width)),
             "dy": rng.normal(size=(batch, width)),
