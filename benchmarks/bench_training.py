@@ -301,7 +301,7 @@ def breakdown(X, y) -> dict[str, float]:
     X_batch, y_batch = X[:BATCH_SIZE], y[:BATCH_SIZE]
     inputs = [X_batch]  # inputs[i] is the input of layer i, inputs[-1] the logits
     for layer in model:
-        inputs.append(layer.forward(inputs[-1]))
+        inputs.append(layer.forward(inputs[-1], training=True))
     out_grads = [softmax_cross_entropy(inputs[-1], y_batch)[1]]  # dL/d(output of layer i)
     for layer in reversed(model.layers[1:]):
         out_grads.insert(0, layer.backward(out_grads[0]))

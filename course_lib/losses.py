@@ -4,7 +4,7 @@ Each loss returns the value as a Python float and the gradient with respect
 to the prediction as an array of the prediction's shape and dtype, ready to
 be passed to ``model.backward``::
 
-    loss, dlogits = softmax_cross_entropy(model.forward(x), y)
+    loss, dlogits = softmax_cross_entropy(model.forward(x, training=True), y)
     model.backward(dlogits)
 
 Non-finite predictions are not rejected: a diverging run gives a ``nan`` loss
