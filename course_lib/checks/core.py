@@ -136,40 +136,40 @@ def _is_real(value: Any) -> bool:
     return isinstance(value, Real) and not isinstance(value, bool)
 
 
-def _as_numbers(got: Any) -> np.ndarray | str:
-    """``got`` as a float64 array, or why it is not real numbers.
+def real_numbers(value: Any) -> np.ndarray:
+    """``value`` as a float64 array; a ``TypeError`` says why it is not real numbers.
 
     Text, booleans, complex numbers and objects other than numbers (``None`` among the
     values, a dict) are refused, even where numpy would convert them (``"1.5"`` -> 1.5).
     """
     try:
-        array = np.asarray(got)
+        array = np.asarray(value)
     except (TypeError, ValueError):  # ragged lists and the like
         array = np.empty((), dtype=object)
-        array[()] = got
+        array[()] = value
     kind = array.dtype.kind
     if kind in "iuf":
         return array.astype(np.float64)
     if kind in "US":
-        return (f"expected numbers, got text ({describe(got)}): return the number itself, "
-                "not a string")
+        raise TypeError(f"expected numbers, got text ({describe(value)}): return the number "
+                        "itself, not a string")
     if kind == "b":
-        return f"expected numbers, got True/False ({describe(got)})"
+        raise TypeError(f"expected numbers, got True/False ({describe(value)})")
     if kind == "c":
-        return (f"expected real numbers, got complex ones ({describe(got)}): a square root "
-                "or a power of a negative number?")
-    if kind == "O" and array.ndim == 0 and not _is_real(array.item()):
-        return f"expected a number or array, got {type(got).__name__}"
-    if kind == "O":
-        for index, value in np.ndenumerate(array):
-            if not _is_real(value):
-                at = f" at index {index}" if array.ndim else ""
-                return f"expected numbers, got {describe(value)} ({type(value).__name__}){at}"
-        try:
-            return array.astype(np.float64)
-        except OverflowError:  # a Python integer beyond the float range
-            return f"expected numbers in the float range, got {describe(got)}"
-    return f"expected numbers, got values of dtype {array.dtype}"
+        raise TypeError(f"expected real numbers, got complex ones ({describe(value)}): a "
+                        "square root or a power of a negative number?")
+    if kind != "O":
+        raise TypeError(f"expected numbers, got values of dtype {array.dtype}")
+    if array.ndim == 0 and not _is_real(array.item()):
+        raise TypeError(f"expected a number or array, got {type(value).__name__}")
+    for index, item in np.ndenumerate(array):
+        if not _is_real(item):
+            at = f" at index {index}" if array.ndim else ""
+            raise TypeError(f"expected numbers, got {describe(item)} ({type(item).__name__}){at}")
+    try:
+        return array.astype(np.float64)
+    except OverflowError:  # a Python integer beyond the float range
+        raise TypeError(f"expected numbers in the float range, got {describe(value)}") from None
 
 
 def same(expected: Any, got: Any, rtol: float, atol: float) -> str | None:
@@ -184,9 +184,10 @@ def same(expected: Any, got: Any, rtol: float, atol: float) -> str | None:
             if problem:
                 return f"item {i}: {problem}"
         return None
-    got_arr = _as_numbers(got)
-    if isinstance(got_arr, str):
-        return got_arr
+    try:
+        got_arr = real_numbers(got)
+    except TypeError as error:
+        return str(error)
     exp_arr = np.asarray(expected, dtype=np.float64)
     if got_arr.shape != exp_arr.shape:
         return f"expected shape {exp_arr.shape}, got shape {got_arr.shape}"
