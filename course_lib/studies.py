@@ -10,12 +10,13 @@ training. The networks come from ``networks.mlp``; one ``seed`` gives the initia
 * 07 ``batch_norm_runs`` -> ``BNRun``: plain against batch norm, by depth and learning rate;
 * 08 ``residual_runs`` -> ``ResidualRun``: plain against residual, by depth and init;
 * 09 ``train_recipe`` -> ``RecipeRun``: the six techniques on one switchboard
-  (``TECHNIQUES``), and ``recipe_runs``: a configuration x seed ablation of it.
+  (``TECHNIQUES``), ``tune_lr``: a learning rate from a log grid widened until the choice is
+  inside it, and ``recipe_runs``: a configuration x seed ablation of it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -41,7 +42,7 @@ from course_lib.validation import (
 __all__ = [
     "RESIDUAL_INITS", "TECHNIQUES", "BNRun", "RecipeRun", "ResidualRun", "batch_norm_runs",
     "mini_batch_run",
-    "mini_batch_runs", "recipe_runs", "residual_runs", "train_recipe",
+    "mini_batch_runs", "recipe_runs", "residual_runs", "train_recipe", "tune_lr",
 ]
 
 
@@ -415,6 +416,54 @@ def recipe_runs(
                 "epochs_to_target": result.history.epochs_to("val_accuracy", target)}
 
     return run_grid(run, {"config": list(configs)}, seeds=seeds), histories
+
+
+def tune_lr(
+    score: Callable[[float], float],
+    grid: Sequence[float],
+    *,
+    tolerance: float = 0.005,
+    max_widenings: int = 4,
+) -> tuple[float, dict[float, float]]:
+    """Choose a learning rate on a log grid, widening the grid until the choice is interior.
+
+    ``grid``: at least three increasing rates with a constant ratio ``r = grid[k+1]/grid[k]``.
+    Every rate is scored once (``score(lr)``, higher is better, a non-finite score counts as
+    0); the choice is the smallest rate within ``tolerance`` of the best score,
+    ``min{lr : score(lr) >= max score - tolerance}``. While the choice is the first rate of
+    the grid, ``grid[0] / r`` is added in front; while it is the last, ``grid[-1] * r`` is
+    added at the end (at most ``max_widenings`` times, then the choice stays at the edge).
+
+    Returns ``(lr, {lr: score})`` over the widened grid, in increasing order of ``lr``.
+    """
+    grid = [check_positive("grid", lr) for lr in grid]
+    if len(grid) < 3:
+        raise ValueError(f"grid must hold at least three rates, got {len(grid)}")
+    ratio = grid[1] / grid[0]
+    if ratio <= 1 or not np.allclose(np.diff(np.log(grid)), np.log(ratio), rtol=1e-6):
+        raise ValueError(f"grid must increase by a constant ratio, got {grid}")
+    tolerance = check_positive("tolerance", tolerance)
+    max_widenings = check_nonnegative_int("max_widenings", max_widenings)
+    scores: dict[float, float] = {}
+
+    def choose() -> float:
+        for lr in grid:
+            if lr not in scores:
+                value = float(score(lr))
+                scores[lr] = value if np.isfinite(value) else 0.0
+        best = max(scores[lr] for lr in grid)
+        return min(lr for lr in grid if scores[lr] >= best - tolerance)
+
+    chosen = choose()
+    for _ in range(max_widenings):
+        if chosen == grid[0]:
+            grid.insert(0, grid[0] / ratio)
+        elif chosen == grid[-1]:
+            grid.append(grid[-1] * ratio)
+        else:
+            break
+        chosen = choose()
+    return chosen, {lr: scores[lr] for lr in grid}
 
 
 def _check_used(used: object) -> frozenset[str]:

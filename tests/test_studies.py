@@ -24,6 +24,7 @@ from course_lib.studies import (
     recipe_runs,
     residual_runs,
     train_recipe,
+    tune_lr,
 )
 from course_lib.training import evaluate, fit
 
@@ -299,3 +300,44 @@ def test_the_drivers_name_bad_data(driver):
     with pytest.raises(ValueError, match="y must hold one integer class label"):
         driver(X, y.astype(float))
 
+
+
+# --- 09: tune_lr ---------------------------------------------------------------------------------
+
+
+def test_tune_lr_widens_the_grid_until_the_choice_is_interior():
+    calls = []
+
+    def score(lr):  # a peak at lr = 1, far above the starting grid
+        calls.append(lr)
+        return -abs(math.log10(lr))
+
+    lr, scores = tune_lr(score, [1e-3, 1e-2, 1e-1], tolerance=1e-9)
+    assert lr == pytest.approx(1.0)
+    assert list(scores) == pytest.approx([1e-3, 1e-2, 1e-1, 1.0, 10.0])
+    assert len(calls) == len(set(calls)) == 5  # each rate scored once
+    lr, scores = tune_lr(lambda lr: -abs(math.log10(lr) + 5), [1e-3, 1e-2, 1e-1])
+    assert lr == pytest.approx(1e-5) and min(scores) == pytest.approx(1e-6)
+
+
+def test_tune_lr_takes_the_smallest_rate_within_tolerance_and_scores_nan_as_zero():
+    table = {0.01: 0.5, 0.1: 0.9, 1.0: 0.897, 10.0: float("nan")}
+    lr, scores = tune_lr(table.__getitem__, [0.1, 1.0, 10.0], tolerance=0.005)
+    assert lr == 0.1 and scores == {0.01: 0.5, 0.1: 0.9, 1.0: 0.897, 10.0: 0.0}
+    assert tune_lr(table.__getitem__, [0.1, 1.0, 10.0], max_widenings=0)[0] == 0.1
+
+
+def test_tune_lr_stops_after_max_widenings():
+    lr, scores = tune_lr(lambda lr: lr, [1.0, 2.0, 4.0], max_widenings=2)
+    assert lr == 16.0 and list(scores) == [1.0, 2.0, 4.0, 8.0, 16.0]
+
+
+@pytest.mark.parametrize("grid, match", [
+    ([0.1, 1.0], "at least three"),
+    ([0.1, 1.0, 3.0], "constant ratio"),
+    ([1.0, 0.1, 0.01], "constant ratio"),
+    ([0.0, 1.0, 2.0], "grid must be > 0"),
+])
+def test_tune_lr_rejects_bad_grids(grid, match):
+    with pytest.raises(ValueError, match=match):
+        tune_lr(lambda lr: 0.0, grid)
