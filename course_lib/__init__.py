@@ -12,13 +12,15 @@ The numerical core needs nothing but numpy and is imported here:
 
 The statistics, the network core and the training layer, also numpy only, are
 imported by name: ``course_lib.stats`` (summarize, Student-t intervals, bands),
-``course_lib.layers`` (Dense, ReLU, BatchNorm, Residual, Sequential),
+``course_lib.layers`` (Dense, ReLU, BatchNorm, LayerNorm, Residual, Sequential),
 ``course_lib.losses``, ``course_lib.gradcheck``, ``course_lib.networks`` (mlp,
 the one network builder, and the lessons' networks as PRESETS),
-``course_lib.training`` (fit), ``course_lib.experiments`` (seeds x settings
-grids, tables), ``course_lib.probes``, ``course_lib.studies`` (the
-experiments of lessons 05, 07, 08 and 09) and ``course_lib.io`` (save and load
-the ``state_dict()`` of models, optimizers and scalers).
+``course_lib.training`` (fit), ``course_lib.callbacks`` (EarlyStopping,
+ReduceLROnPlateau), ``course_lib.range_test`` (lr_range_test),
+``course_lib.experiments`` (seeds x settings grids, tables), ``course_lib.probes``,
+``course_lib.studies`` (the experiments of lessons 05, 07, 08 and 09) and
+``course_lib.io`` (save and load the ``state_dict()`` of models, optimizers and
+scalers).
 
 The display layer (``course_lib.plots``, ``course_lib.widgets``, needing
 matplotlib and ipywidgets) and the exercise checkers (``course_lib.checks``)

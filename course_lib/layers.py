@@ -1,4 +1,5 @@
-"""Network layers with hand-written backward passes: Dense, ReLU, BatchNorm, Residual, Sequential.
+"""Network layers with hand-written backward passes: Dense, ReLU, BatchNorm, LayerNorm, Residual,
+Sequential.
 
 Every layer has the same small interface:
 
@@ -60,7 +61,7 @@ from course_lib.validation import (
 )
 
 __all__ = [
-    "Layer", "Dense", "ReLU", "BatchNorm", "Residual", "Sequential", "NamedArrays",
+    "Layer", "Dense", "ReLU", "BatchNorm", "LayerNorm", "Residual", "Sequential", "NamedArrays",
     "skips_input_grad",
 ]
 
@@ -613,6 +614,97 @@ class BatchNorm(Layer):
         return f"BatchNorm({self.num_features}, momentum={self.momentum}, eps={self.eps}{extra})"
 
 
+class LayerNorm(Layer):
+    """Layer normalisation over the feature axis, as ``torch.nn.LayerNorm(C)`` on ``(N, C)``.
+
+    Per row ``n``, over its ``C`` features (Ba, Kiros and Hinton 2016)::
+
+        mu[n]  = mean_c x[n, c]
+        var[n] = mean_c (x[n, c] - mu[n])**2           (biased: divide by C)
+        xhat   = (x - mu) / sqrt(var + eps)
+        y      = gamma * xhat + beta                   (gamma, beta: one per feature)
+
+    Every row is normalised with its own statistics, so the layer does the same thing in
+    training and in evaluation, keeps no running statistics and works on a batch of one.
+
+    Backward, with ``dy = dL/dy``, ``g = gamma * dy`` and means over the features of a row::
+
+        dL/dgamma = sum_n dy * xhat          dL/dbeta = sum_n dy
+        dx = (g - mean_c g - xhat * mean_c (g * xhat)) / sqrt(var + eps)
+
+    (batch norm's backward with the roles of the two axes swapped: ``mu`` and ``var`` of a
+    row depend on every feature of that row, which adds the two means).
+
+    Parameters
+    ----------
+    num_features : int
+        Number of features ``C`` (columns of ``x``); ``C >= 2``, or every output is ``beta``.
+    eps : float > 0
+        Added to the variance before the square root.
+    dtype : np.float64 (default) or np.float32
+
+    Attributes
+    ----------
+    params : ``{"gamma": ones(C), "beta": zeros(C)}``; ``buffers`` is empty.
+    """
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        dtype: type | np.dtype = np.float64,
+    ) -> None:
+        super().__init__()
+        self.num_features = check_positive_int("num_features", num_features)
+        if self.num_features < 2:
+            raise ValueError("num_features must be >= 2: the mean and variance of one feature "
+                             f"are itself and 0, so every output would be beta; got {num_features}")
+        self.eps = check_positive("eps", eps)
+        self.dtype = _check_dtype(dtype)
+        self.params = {
+            "gamma": np.ones(self.num_features, dtype=self.dtype),
+            "beta": np.zeros(self.num_features, dtype=self.dtype),
+        }
+        self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
+        self._xhat: np.ndarray | None = None
+        self._inv_std: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """Normalise every row with its own mean and variance (the same in both modes)."""
+        check_bool("training", training)
+        _check_input("LayerNorm", x, self.dtype, self.num_features)
+        # mu = mean_c x ;  var = mean_c (x - mu)^2   (biased), one per row
+        xhat = x - x.mean(axis=1, keepdims=True)
+        var = np.einsum("ij,ij->i", xhat, xhat)[:, None]
+        var /= self.num_features
+        # xhat = (x - mu) / sqrt(var + eps)
+        inv_std = 1 / np.sqrt(var + self.eps)
+        xhat *= inv_std
+        self._xhat, self._inv_std = xhat, inv_std
+        # y = gamma * xhat + beta
+        y = xhat * self.params["gamma"]
+        y += self.params["beta"]
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """Writes ``dgamma``, ``dbeta``; returns ``dx`` (formulas in the class docstring)."""
+        xhat = self._xhat
+        _check_dy("LayerNorm", dy, None if xhat is None else xhat.shape, self.dtype)
+        # dbeta = sum_n dy ;  dgamma = sum_n dy * xhat
+        np.add.reduce(dy, axis=0, out=self.grads["beta"])
+        np.einsum("ij,ij->j", dy, xhat, out=self.grads["gamma"])
+        # dx = (g - mean_c g - xhat * mean_c (g xhat)) / sqrt(var + eps),  g = gamma * dy
+        g = dy * self.params["gamma"]
+        dx = g - g.mean(axis=1, keepdims=True)
+        dx -= xhat * np.einsum("ij,ij->i", g, xhat)[:, None] / self.num_features
+        dx *= self._inv_std
+        return dx
+
+    def __repr__(self) -> str:
+        extra = "" if self.dtype == np.float64 else f", dtype={self.dtype}"
+        return f"LayerNorm({self.num_features}, eps={self.eps}{extra})"
+
+
 def check_layer(name: str, layer: object) -> None:
     """Raise unless ``layer`` has what a layer needs: forward, backward, params and grads."""
     missing = [a for a in ("forward", "backward", "params", "grads") if not hasattr(layer, a)]
@@ -833,17 +925,17 @@ def _named_arrays(layer: Layer) -> dict[str, np.ndarray]:
 def features(layer: object) -> tuple[int | None, int | None]:
     """``(features in, features out)`` of a layer; ``None`` where the layer does not fix it.
 
-    ``Dense(64, 32)`` gives ``(64, 32)``, ``BatchNorm(32)`` ``(32, 32)``, ``ReLU()``
-    ``(None, None)`` (it keeps whatever width it gets), a ``Residual`` its block's width, a
-    ``Sequential`` the first width it takes and the last it gives. A layer of the learner's
-    tells its widths by ``in_features`` and ``out_features`` attributes, if it has them.
+    ``Dense(64, 32)`` gives ``(64, 32)``, ``BatchNorm(32)`` and ``LayerNorm(32)`` ``(32, 32)``,
+    ``ReLU()`` ``(None, None)`` (it keeps whatever width it gets), a ``Residual`` its block's
+    width, a ``Sequential`` the first width it takes and the last it gives. A layer of the
+    learner's tells its widths by ``in_features`` and ``out_features`` attributes, if it has them.
     """
     if isinstance(layer, Sequential):
         return _check_widths_chain(layer.layers)
     if isinstance(layer, Residual):
         n_in, n_out = features(layer.block)
         return (n_in, n_in) if n_in is not None else (n_out, n_out)
-    if isinstance(layer, BatchNorm):
+    if isinstance(layer, (BatchNorm, LayerNorm)):
         return layer.num_features, layer.num_features
     n_in, n_out = getattr(layer, "in_features", None), getattr(layer, "out_features", None)
     if isinstance(n_in, int) and isinstance(n_out, int):

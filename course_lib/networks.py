@@ -7,9 +7,10 @@ Every network is a stem, a body of ``depth`` layers and a head::
            [Residual(Sequential(Dense(w, w), BN, ReLU, Dense(w, w), BN))] * (depth / 2)   residual
     head:  Dense(w, out)
 
-with ``w = width`` and ``BN`` a ``BatchNorm(w)`` when ``batch_norm`` is on, nothing when it is
-off. **Depth** is the number of ``Dense(w, w)`` layers of the body, between the stem (the
-input projection) and the head, as GPT's ``n_layer`` counts the blocks between the embedding
+with ``w = width`` and ``BN`` a ``BatchNorm(w)`` when ``batch_norm`` is on, a ``LayerNorm(w)``
+when ``layer_norm`` is on, nothing when both are off. **Depth** is the number of
+``Dense(w, w)`` layers of the body, between the stem (the input projection) and the head, as
+GPT's ``n_layer`` counts the blocks between the embedding
 and the head: a network of depth ``L`` has ``L + 2`` weight layers and ``L + 1`` hidden
 layers (the stem's and the body's). Depth 0 is the one-hidden-layer MLP
 ``Dense(in, w), ReLU, Dense(w, out)``.
@@ -18,6 +19,8 @@ A residual body groups its layers in pairs around a skip, ``y = x + F(x)`` with
 ``F(x) = BN(W2 relu(BN(W1 x + b1)) + b2)``, and has no ReLU after the sum, so the identity
 path runs clean from the head to the stem (He et al. 2016, "Identity mappings in deep residual
 networks"). The width stays the same through the body, so ``x + F(x)`` is defined.
+``zero_init_residual`` starts every branch ``F`` at zero, so that every block starts as the
+identity ``y = x`` (Goyal et al. 2017; torchvision's knob of the same name).
 
 The ``Dense`` layers draw their weights from one generator, in forward order (batch norm
 draws nothing): one seed gives the same weights, layer for layer, with and without batch norm
@@ -40,7 +43,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from course_lib.layers import BatchNorm, Dense, Layer, ReLU, Residual, Sequential
+from course_lib.layers import BatchNorm, Dense, Layer, LayerNorm, ReLU, Residual, Sequential
 from course_lib.validation import (
     check_bool,
     check_nonnegative_int,
@@ -85,7 +88,12 @@ class MLPConfig:
     ``width``: features of the stem and of every hidden layer;
     ``batch_norm``: a ``BatchNorm(width)`` after every ``Dense`` but the head, before its ReLU
     (PyTorch's defaults: momentum 0.1, eps 1e-5);
+    ``layer_norm``: a ``LayerNorm(width)`` in the same places instead (not both);
     ``residual``: skips around pairs of body layers, ``depth / 2`` blocks;
+    ``zero_init_residual``: start each residual block's last layer at zero, so that every
+    block starts as the identity: the ``gamma`` of its last norm layer, or, without one, the
+    ``W`` of its last ``Dense`` (the weights are drawn first, so every other layer keeps the
+    weights of the seed); needs ``residual``;
     ``init``: the ``Dense`` initialisation, ``"he"``, ``"xavier"`` or a standard deviation;
     ``dtype``: ``"float64"`` or ``"float32"`` (``np.float32`` and the like are accepted).
 
@@ -100,6 +108,8 @@ class MLPConfig:
     residual: bool = False
     init: str | float = "he"
     dtype: str = "float64"
+    layer_norm: bool = False
+    zero_init_residual: bool = False
 
     def __post_init__(self) -> None:
         checked = {
@@ -110,11 +120,18 @@ class MLPConfig:
             "batch_norm": check_bool("batch_norm", self.batch_norm),
             "residual": check_bool("residual", self.residual),
             "init": _check_init(self.init),
+            "layer_norm": check_bool("layer_norm", self.layer_norm),
+            "zero_init_residual": check_bool("zero_init_residual", self.zero_init_residual),
             "dtype": _check_dtype(self.dtype),
         }
         if checked["residual"] and checked["depth"] % 2:
             raise ValueError(f"depth must be even for a residual network (two layers "
                              f"a block), got {self.depth}")
+        if checked["batch_norm"] and checked["layer_norm"]:
+            raise ValueError("batch_norm and layer_norm are both on: choose one normalisation")
+        if checked["zero_init_residual"] and not checked["residual"]:
+            raise ValueError("zero_init_residual=True needs residual=True: it zeroes the last "
+                             "layer of each residual block")
         for name, value in checked.items():
             object.__setattr__(self, name, value)  # frozen: the checked, normalised values
 
@@ -140,7 +157,8 @@ def mlp(
     """A new multilayer perceptron: ``config`` (an ``MLPConfig`` or a name in ``PRESETS``),
     with the knobs in ``changes`` replaced, its weights drawn from ``rng``.
 
-    Layout, with ``BN`` a ``BatchNorm(width)`` if ``batch_norm`` and nothing otherwise::
+    Layout, with ``BN`` a ``BatchNorm(width)`` if ``batch_norm``, a ``LayerNorm(width)`` if
+    ``layer_norm`` and nothing otherwise::
 
         Dense(in, w), BN, ReLU,
         [Dense(w, w), BN, ReLU] * depth                                 (residual=False)
@@ -169,15 +187,22 @@ def mlp(
         return Dense(n_in, n_out, rng=rng, dtype=c.dtype, init=c.init)
 
     def dense_bn(n_in: int) -> list[Layer]:
-        # Dense(n_in, w), then BN when batch norm is on
+        # Dense(n_in, w), then BN when batch norm (or layer norm) is on
         layer = dense(n_in, c.width)
-        return [layer, BatchNorm(c.width, dtype=c.dtype)] if c.batch_norm else [layer]
+        if c.batch_norm:
+            return [layer, BatchNorm(c.width, dtype=c.dtype)]
+        if c.layer_norm:
+            return [layer, LayerNorm(c.width, dtype=c.dtype)]
+        return [layer]
 
     layers = [*dense_bn(c.in_features), ReLU()]
     if c.residual:
         for _ in range(c.depth // 2):
             # y = x + BN(W2 relu(BN(W1 x + b1)) + b2)
             first, second = dense_bn(c.width), dense_bn(c.width)
+            if c.zero_init_residual:
+                # F(x) = 0 at the start: the last norm's gamma, or the last Dense's W, is 0
+                second[-1].params["gamma" if len(second) == 2 else "W"][...] = 0
             layers.append(Residual(Sequential(*first, ReLU(), *second)))
     else:
         for _ in range(c.depth):

@@ -119,10 +119,15 @@ def _t_quantile(p: float, df: float) -> float:
 
 
 def _t_cdf(t: float, df: float) -> float:
-    """``P(T <= t)`` for ``t >= 0``."""
+    """``P(T <= t)`` for ``t >= 0``.
+
+    ``1 − I_x(df/2, 1/2) / 2`` is computed as ``1/2 + I_{1−x}(1/2, df/2) / 2`` (the same
+    number, as ``I_x(a, b) = 1 − I_{1−x}(b, a)``) with ``1 − x = t² / (df + t²)`` formed
+    directly: for small ``t``, ``x`` itself would round to 1 and lose ``t²``.
+    """
     if math.isinf(df):
         return 0.5 * (1 + math.erf(t / math.sqrt(2)))  # the normal limit
-    return 1 - 0.5 * _betainc(df / 2, 0.5, df / (df + t * t))
+    return 0.5 + 0.5 * _betainc(0.5, df / 2, t * t / (df + t * t))
 
 
 def _betainc(a: float, b: float, x: float) -> float:

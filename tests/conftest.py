@@ -30,6 +30,25 @@ def pixels() -> Callable[[bytes], np.ndarray]:
     return decode
 
 
+def assert_same_state(after: object, before: object, where: str = "state") -> None:
+    """Assert that two ``state_dict()``s (of a model, an optimizer or a scaler) are identical:
+    the same names, arrays equal bit for bit, numbers equal."""
+    if isinstance(before, dict):
+        assert isinstance(after, dict) and after.keys() == before.keys(), where
+        for key, value in before.items():
+            assert_same_state(after[key], value, f"{where}[{key!r}]")
+    elif isinstance(before, np.ndarray):
+        np.testing.assert_array_equal(after, before, err_msg=where)
+    else:
+        assert after == before, where
+
+
+@pytest.fixture(scope="session")
+def same_state() -> Callable[[object, object], None]:
+    """``same_state(after, before)``: see ``assert_same_state``."""
+    return assert_same_state
+
+
 # --- lesson 05: a grid of mini-batch runs --------------------------------------------------------
 
 

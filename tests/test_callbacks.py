@@ -41,7 +41,7 @@ def train(epochs, callbacks=(), lr=3e-2):
     return model, history
 
 
-def test_early_stopping_stops_after_patience_epochs_and_restores_the_best_weights():
+def test_early_stopping_stops_after_patience_epochs_and_restores_the_best_weights(same_state):
     stopper = EarlyStopping(monitor="val_loss", patience=3)
     model, history = train(40, [stopper])
     _, full = train(40)
@@ -55,8 +55,7 @@ def test_early_stopping_stops_after_patience_epochs_and_restores_the_best_weight
     np.testing.assert_array_equal(history.val_loss, full.val_loss[: best + 4])
     # restored: the very weights and running statistics of a run of `best` epochs
     reference, _ = train(best)
-    for name, value in reference.state_dict().items():
-        np.testing.assert_array_equal(model.state_dict()[name], value, err_msg=name)
+    same_state(model.state_dict(), reference.state_dict())
     assert "stopped_epoch" in repr(history) and "restored_epoch" in repr(history)
 
 

@@ -76,6 +76,7 @@ def test_correct_solutions_pass_every_case(capsys):
     assert out[-1] == "ema_weights: all 5 of 5 cases passed"
     assert "momentum_step: all 5 of 5 cases passed" in out
     assert "optimal_momentum: all 5 of 5 cases passed" in out
+    assert not any(line.startswith("hint") for line in out)
 
 
 def test_an_in_place_step_that_returns_the_same_dicts_still_fails(capsys):
@@ -101,25 +102,77 @@ def test_a_solution_with_lists_instead_of_tuples_passes():
 # --- the usual mistakes fail, with the case ---------------------------------------------------
 
 
-def test_the_heavy_ball_velocity_fails_where_beta_is_not_zero(capsys):
-    def heavy_ball(params, grads, velocity, lr, beta):  # forgets the (1 - beta)
-        new_velocity = {k: beta * velocity[k] + grads[k] for k in params}
-        return {k: params[k] - lr * new_velocity[k] for k in params}, new_velocity
+def heavy_ball(params, grads, velocity, lr, beta):  # forgets the (1 - beta)
+    new_velocity = {k: beta * velocity[k] + grads[k] for k in params}
+    return {k: params[k] - lr * new_velocity[k] for k in params}, new_velocity
 
+
+def old_velocity(params, grads, velocity, lr, beta):
+    new_velocity = {k: beta * velocity[k] + (1 - beta) * grads[k] for k in params}
+    return {k: params[k] - lr * velocity[k] for k in params}, new_velocity
+
+
+def cs231n_signs(params, grads, velocity, lr, beta):  # v <- beta v - (1 - beta) g, w <- w + lr v
+    new_velocity = {}
+    new_params = {}
+    for k in params:
+        new_velocity[k] = beta * velocity[k] - (1 - beta) * grads[k]
+        new_params[k] = params[k] + lr * new_velocity[k]
+    return new_params, new_velocity
+
+
+def cs231n_sgd_momentum(params, grads, velocity, lr, beta):  # CS231n's code, as written there
+    v = {k: beta * velocity[k] - lr * grads[k] for k in params}
+    return {k: params[k] + v[k] for k in params}, v
+
+
+def negated_velocity(params, grads, velocity, lr, beta):
+    new_params, new_velocity = good_momentum_step(params, grads, velocity, lr, beta)
+    return new_params, {k: -v for k, v in new_velocity.items()}
+
+
+def test_the_heavy_ball_velocity_fails_where_beta_is_not_zero(capsys):
     assert checks.check_momentum_step(heavy_ball) is False
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("momentum_step case 1: FAIL, item 0: expected")
     assert "beta=0.9" in lines[0]
     assert lines[1] == "momentum_step case 2: pass"  # beta = 0: both forms are plain SGD
-    assert lines[-1] == "momentum_step: 1 of 5 cases passed"
+    assert lines[-2] == "momentum_step: 1 of 5 cases passed"
 
 
-def test_stepping_with_the_old_velocity_fails():
-    def old_velocity(params, grads, velocity, lr, beta):
-        new_velocity = {k: beta * velocity[k] + (1 - beta) * grads[k] for k in params}
+@pytest.mark.parametrize("learner, hint", [
+    (heavy_ball, "the velocity is missing the factor (1 - beta): v <- beta*v + (1 - beta)*g. "
+                 "Without it this is the heavy-ball (PyTorch) form"),
+    (old_velocity, "the step uses the old velocity: update v first"),
+    (cs231n_signs, "your velocity has the opposite sign: v <- beta*v - (1 - beta)*g, "
+                   "w <- w + lr*v is CS231n's sign convention, which gives the same weights only "
+                   "if the velocity passed in has that sign too"),
+    (cs231n_sgd_momentum, "this is CS231n's sgd_momentum, v <- beta*v - lr*g, w <- w + v: its "
+                          "velocity has the opposite sign and holds the learning rate"),
+    (negated_velocity, "your new weights are right but your velocity has the opposite sign"),
+], ids=lambda value: getattr(value, "__name__", ""))
+def test_a_classic_mistake_is_named_after_the_summary(learner, hint, capsys):
+    assert checks.check_momentum_step(learner) is False
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2].startswith("momentum_step: ") and lines[-2].endswith(" cases passed")
+    assert lines[-1].startswith(f"hint: {hint}")
+
+
+def test_the_cs231n_signs_give_the_right_weights_from_a_zero_velocity(capsys):
+    # why its hint says "only if the velocity passed in has that sign too"
+    checks.check_momentum_step(cs231n_signs)
+    case_1 = capsys.readouterr().out.splitlines()[0]
+    assert case_1.startswith("momentum_step case 1: FAIL, item 1: expected")  # new_velocity['W']
+    assert "velocity={'W': [0., 0., 0.]}" in case_1
+
+
+def test_two_mistakes_at_once_get_no_hint(capsys):
+    def heavy_ball_with_the_old_velocity(params, grads, velocity, lr, beta):
+        new_velocity = {k: beta * velocity[k] + grads[k] for k in params}
         return {k: params[k] - lr * velocity[k] for k in params}, new_velocity
 
-    assert checks.check_momentum_step(old_velocity) is False
+    assert checks.check_momentum_step(heavy_ball_with_the_old_velocity) is False
+    assert "hint" not in capsys.readouterr().out
 
 
 def test_a_missing_key_is_named(capsys):

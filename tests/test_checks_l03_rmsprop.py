@@ -24,7 +24,7 @@ def test_correct_solutions_pass_every_case(capsys):
     assert checks.check_rmsprop_step(good_rmsprop_step) is True
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("rmsprop_step: items compared: 0 = new_params['W']")
-    assert out[-1] == "rmsprop_step: all 5 of 5 cases passed"
+    assert out[-1] == "rmsprop_step: all 5 of 5 cases passed"  # no hint
     assert checks.check_effective_learning_rates(good_effective_learning_rates) is True
     out = capsys.readouterr().out.splitlines()
     assert out[-1] == "effective_learning_rates: all 5 of 5 cases passed"
@@ -47,6 +47,9 @@ def test_eps_inside_the_root_fails(capsys):
     assert checks.check_rmsprop_step(d2l_step) is False
     out = capsys.readouterr().out
     assert "FAIL, item 0: expected" in out or "FAIL, item 1: expected" in out
+    assert out.splitlines()[-1] == (
+        "hint: eps goes outside the square root: w <- w - lr*g / (sqrt(s) + eps), as in "
+        "PyTorch and course_lib (d2l puts it inside)")
 
 
 def test_dividing_by_the_old_average_fails(capsys):
@@ -56,6 +59,8 @@ def test_dividing_by_the_old_average_fails(capsys):
 
     with np.errstate(divide="ignore", invalid="ignore"):
         assert checks.check_rmsprop_step(stale) is False
+    assert capsys.readouterr().out.splitlines()[-1].startswith(
+        "hint: the step divides by the old average: update s first")
 
 
 def test_forgetting_one_minus_beta_is_caught_in_the_state(capsys):
@@ -64,7 +69,10 @@ def test_forgetting_one_minus_beta_is_caught_in_the_state(capsys):
         return {k: params[k] - lr * grads[k] / (np.sqrt(new_s[k]) + eps) for k in params}, new_s
 
     assert checks.check_rmsprop_step(no_one_minus_beta) is False
-    assert "FAIL, item" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "FAIL, item" in out
+    assert out.splitlines()[-1] == (
+        "hint: the average is missing the factor (1 - beta): s <- beta*s + (1 - beta)*g**2")
 
 
 def test_updating_in_place_is_reported(capsys):

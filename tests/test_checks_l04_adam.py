@@ -29,8 +29,10 @@ def variant(**changes):
 
     def step(params, grads, m, v, t, lr, beta1, beta2, eps):
         t_used = t + changes.get("t_shift", 0)
-        new_m = {k: beta1 * m[k] + (1 - beta1) * grads[k] for k in params}
-        new_v = {k: beta2 * v[k] + (1 - beta2) * grads[k] ** 2 for k in params}
+        g1 = 1 - beta1 if changes.get("one_minus_beta1", True) else 1.0
+        g2 = 1 - beta2 if changes.get("one_minus_beta2", True) else 1.0
+        new_m = {k: beta1 * m[k] + g1 * grads[k] for k in params}
+        new_v = {k: beta2 * v[k] + g2 * grads[k] ** 2 for k in params}
         new_params = {}
         for k in params:
             c1 = 1 - beta1**t_used if changes.get("correct", True) else 1.0
@@ -43,6 +45,8 @@ def variant(**changes):
             new_params[k] = params[k] - lr * m_hat / denominator
         if changes.get("return_corrected"):
             new_m = {k: new_m[k] / (1 - beta1**t) for k in params}
+            if changes["return_corrected"] == "both":
+                new_v = {k: new_v[k] / (1 - beta2**t) for k in params}
         return new_params, new_m, new_v
 
     return step
@@ -209,3 +213,30 @@ def test_counting_steps_from_zero_fails(capsys):
         assert checks.check_bias_corrections(from_zero) is False
     assert "bias_corrections case 1: FAIL, item 0" in capsys.readouterr().out
 
+
+
+@pytest.mark.parametrize("changes, hint", [
+    ({"one_minus_beta1": False}, "the first moment is missing the factor (1 - beta1): "
+                                 "m <- beta1*m + (1 - beta1)*g"),
+    ({"one_minus_beta2": False}, "the second moment is missing the factor (1 - beta2): "
+                                 "v <- beta2*v + (1 - beta2)*g**2"),
+    ({"correct": False}, "the step has no bias correction: m_hat = m / (1 - beta1**t)"),
+    ({"eps_inside": True}, "eps goes outside the square root: m_hat / (sqrt(v_hat) + eps)"),
+    ({"t_shift": 1}, "t is off by one: it is already the number of this step (1 for the first), "
+                     "so use it as it is; your bias corrections use t + 1"),
+    ({"t_shift": -1}, "t is off by one: it is already the number of this step (1 for the first), "
+                      "so use it as it is; your bias corrections use t - 1"),
+    ({"return_corrected": "both"}, "return the moments without bias correction as new_m and new_v"),
+], ids=str)
+def test_a_classic_mistake_is_named_after_the_summary(changes, hint, capsys):
+    with np.errstate(divide="ignore", invalid="ignore"):  # t - 1 = 0 divides by zero
+        assert checks.check_adam_step(variant(**changes)) is False
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2].startswith("adam_step: ") and lines[-2].endswith(" cases passed")
+    assert lines[-1].startswith(f"hint: {hint}")
+
+
+def test_no_hint_for_a_correct_step_or_for_two_mistakes(capsys):
+    assert checks.check_adam_step(good_adam_step) is True
+    assert checks.check_adam_step(variant(correct=False, eps_inside=True)) is False
+    assert "hint" not in capsys.readouterr().out

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from course_lib import checks
+from course_lib.checks import core
 from course_lib.checks.l05_mini_batch import _reference_batch_gradient_variance
 
 
@@ -41,6 +42,27 @@ def test_other_correct_ways_pass_too(capsys):
 
     assert checks.check_epoch_batches(shuffled_in_place) is True
     assert checks.check_epoch_batches(split) is True
+
+
+def test_an_endless_generator_is_cut_off_one_batch_past_the_epoch(capsys, monkeypatch):
+    monkeypatch.setattr(core, "TIME_LIMIT", 60.0)  # what stops it is the count, not the clock
+    drawn = []
+
+    def endless(n_samples, batch_size, rng):
+        drawn.append(0)
+        order = rng.permutation(n_samples)
+        while drawn[-1] < 10_000:  # a guard for this test: the checker should stop far sooner
+            drawn[-1] += 1
+            yield order[:batch_size]
+        raise AssertionError("the checker kept reading an endless generator")
+
+    assert checks.check_epoch_batches(endless) is False
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == (
+        "epoch_batches case 1: FAIL, raised ValueError: expected ceil(10/3) = 4 batches, the "
+        "last one with what is left over (1 of 3; it is not dropped), got more than 4 (does your "
+        "generator ever stop?)  [n_samples=10, batch_size=3, rng_seed=511]")
+    assert drawn[0] == 5 and max(drawn) <= 101  # at most one batch past the epoch's
 
 
 def test_sampling_with_replacement_is_caught(capsys):

@@ -131,3 +131,15 @@ def test_returning_an_array_instead_of_one_rate_is_reported(capsys):
     assert not checks.check_warmup_cosine(lambda t, lr0, w, T: np.full(3, lr0))
     assert "must return one number" in capsys.readouterr().out
 
+
+
+@pytest.mark.parametrize("as_text", [str, lambda rate: f"{rate:.17g}", lambda rate: np.str_(rate)])
+def test_the_right_rates_as_text_are_reported(as_text, capsys):
+    def staircase_text(lr0, epoch, decay_rate, interval):
+        return as_text(good_inverse_time_staircase(lr0, epoch, decay_rate, interval))
+
+    assert not checks.check_inverse_time_staircase(staircase_text)
+    out = capsys.readouterr().out
+    assert "inverse_time_staircase case 1: FAIL, raised TypeError: must return one number, got '" \
+        in out and "' at epoch=0" in out
+

@@ -1,7 +1,8 @@
 """Tests for course_lib.layers.
 
 Reference numbers come from ``fixtures/layers.npz`` (made with torch.nn by
-``fixtures/make_layer_fixtures.py``), from finite differences (``course_lib.gradcheck``)
+``fixtures/make_layer_fixtures.py``) and ``fixtures/layernorm.npz`` (by
+``fixtures/make_layernorm_fixtures.py``), from finite differences (``course_lib.gradcheck``)
 or from closed forms.
 """
 
@@ -24,6 +25,7 @@ from course_lib.layers import (
     BatchNorm,
     Dense,
     Layer,
+    LayerNorm,
     NamedArrays,
     ReLU,
     Residual,
@@ -36,6 +38,7 @@ from course_lib.optimizers import Adam
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REFERENCE = np.load(FIXTURES / "layers.npz")
+LAYERNORM = np.load(FIXTURES / "layernorm.npz")
 DTYPES = ["float64", "float32"]
 TOLERANCE = {"float64": 1e-10, "float32": 1e-5}
 GRADCHECK_TOLERANCE = 1e-6
@@ -125,6 +128,26 @@ def test_batchnorm_defaults_are_torch_defaults():
     assert bn.eps == float(REFERENCE["batchnorm.default_eps"])
 
 
+@pytest.mark.parametrize("case", ["default", "eps"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_layernorm_matches_torch_forward_and_backward(dtype, case):
+    p = f"layernorm.{dtype}.{case}."
+    kwargs = {"eps": float(LAYERNORM["layernorm.eps"])} if case == "eps" else {}
+    ln = LayerNorm(5, dtype=dtype, **kwargs)
+    ln.params["gamma"][...] = LAYERNORM[p + "gamma"]
+    ln.params["beta"][...] = LAYERNORM[p + "beta"]
+    for training in (True, False):  # no running statistics: both modes are the same map
+        assert_close(ln.forward(LAYERNORM[p + "x"], training=training), LAYERNORM[p + "out"],
+                     dtype, "output")
+        assert_close(ln.backward(LAYERNORM[p + "dy"]), LAYERNORM[p + "dx"], dtype, "dx")
+        assert_close(ln.grads["gamma"], LAYERNORM[p + "dgamma"], dtype, "dgamma")
+        assert_close(ln.grads["beta"], LAYERNORM[p + "dbeta"], dtype, "dbeta")
+
+
+def test_layernorm_default_eps_is_torchs():
+    assert LayerNorm(3).eps == float(LAYERNORM["layernorm.default_eps"])
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_residual_matches_torch(dtype):
     p = f"residual.{dtype}."
@@ -180,6 +203,48 @@ def test_batchnorm_gradients_with_a_batch_of_two():
     bn = BatchNorm(3)
     perturb(bn, rng)
     assert_gradcheck(check_layer(bn, rng.standard_normal((2, 3)), rng=6))
+
+
+@pytest.mark.parametrize("n", [1, 2, 7])
+def test_layernorm_gradients(n):
+    rng = np.random.default_rng(8)
+    ln = LayerNorm(4)
+    perturb(ln, rng)
+    x = rng.standard_normal((n, 4)) * [1.0, 3.0, 0.2, 1.5] + [0.0, -2.0, 5.0, 1.0]
+    errors = check_layer(ln, x, rng=9)
+    assert set(errors) == {"x", "gamma", "beta"}
+    assert_gradcheck(errors)
+
+
+def test_layernorm_normalises_each_row_on_its_own_and_keeps_no_state():
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((5, 6)) * 4 + rng.standard_normal((5, 1)) * 10
+    ln = LayerNorm(6, eps=1e-12)
+    y = ln.forward(x, training=True)
+    np.testing.assert_allclose(y.mean(axis=1), 0, atol=1e-12)
+    np.testing.assert_allclose(y.var(axis=1), 1, rtol=1e-9)
+    # a row's output does not depend on the other rows, and a batch of one works
+    np.testing.assert_allclose(ln.forward(x[2:3]), y[2:3], rtol=1e-12, atol=1e-12)
+    assert dict(ln.buffers) == {}
+    assert set(ln.state_dict()) == {"gamma", "beta"}
+
+
+def test_layernorm_in_a_sequential_trains_and_its_state_round_trips():
+    rng = np.random.default_rng(11)
+    model = Sequential(Dense(3, 4, rng=rng), LayerNorm(4), ReLU(), Dense(4, 2, rng=rng))
+    assert list(model.params) == ["0.W", "0.b", "1.gamma", "1.beta", "3.W", "3.b"]
+    assert model[1].params["gamma"] is model.params["1.gamma"]  # the module's NamedArrays
+    assert model[1].grads["gamma"] is model.grads["1.gamma"]
+    x = rng.standard_normal((1, 3))  # a batch of one, which BatchNorm could not train on
+    model.forward(x, training=True)
+    model.backward(np.ones((1, 2)))
+    assert np.any(model.grads["1.gamma"] != 0)
+    saved = model.state_dict()
+    model.params["1.gamma"][...] = 7.0
+    model.load_state_dict(saved)
+    np.testing.assert_array_equal(model.params["1.gamma"], saved["1.gamma"])
+    with pytest.raises(TypeError):
+        model[1].params["gamma"] = np.ones(4)
 
 
 def test_residual_gradients():
@@ -920,8 +985,26 @@ def test_batchnorm_rejects_bad_arguments(kwargs, error, match):
         BatchNorm(**kwargs)
 
 
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"num_features": 0}, ValueError, "num_features"),
+        ({"num_features": 1}, ValueError, "num_features must be >= 2"),
+        ({"num_features": 2.0}, TypeError, "num_features"),
+        ({"num_features": 3, "eps": 0.0}, ValueError, "eps"),
+        ({"num_features": 3, "eps": float("nan")}, ValueError, "eps"),
+        ({"num_features": 3, "momentum": 0.1}, TypeError, "momentum"),
+        ({"num_features": 3, "dtype": np.float16}, TypeError, "dtype"),
+    ],
+)
+def test_layernorm_rejects_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        LayerNorm(**kwargs)
+
+
 PARAMETRIC = {"Dense": lambda dtype=np.float64: Dense(3, 2, rng=0, dtype=dtype),
-              "BatchNorm": lambda dtype=np.float64: BatchNorm(3, dtype=dtype)}
+              "BatchNorm": lambda dtype=np.float64: BatchNorm(3, dtype=dtype),
+              "LayerNorm": lambda dtype=np.float64: LayerNorm(3, dtype=dtype)}
 
 
 @pytest.mark.parametrize("name", PARAMETRIC)

@@ -211,6 +211,10 @@ def test_the_config_normalises_dtype_and_init():
     ({"init": -0.1}, ValueError, "init must be > 0"),
     ({"dtype": np.int32}, TypeError, "dtype must be"),
     ({"dtype": "float16"}, TypeError, "dtype must be"),
+    ({"layer_norm": 1}, TypeError, "layer_norm must be True or False"),
+    ({"batch_norm": True, "layer_norm": True}, ValueError, "choose one normalisation"),
+    ({"zero_init_residual": "yes"}, TypeError, "zero_init_residual must be True or False"),
+    ({"zero_init_residual": True}, ValueError, "needs residual=True"),
     ({"colour": "red"}, TypeError, "unknown knobs"),
 ])
 def test_bad_knobs_name_themselves(changes, error, match):
@@ -291,3 +295,68 @@ def test_a_small_branch_makes_the_residual_gradient_independent_of_depth():
     assert first[False, 12] < 1e-6 * first[False, 2]
     assert 0.5 < first[True, 12] / first[True, 2] < 2
 
+
+
+# --- layer norm and zero-initialised residual branches ------------------------------------------
+
+
+@pytest.mark.parametrize("residual", [False, True])
+def test_layer_norm_takes_batch_norms_places_and_keeps_the_seeds_weights(residual):
+    with_ln = mlp(depth=4, residual=residual, layer_norm=True, width=5, rng=3)
+    with_bn = mlp(depth=4, residual=residual, batch_norm=True, width=5, rng=3)
+    swap = [[n.replace("BatchNorm", "LayerNorm") for n in part] if isinstance(part, list)
+            else part.replace("BatchNorm", "LayerNorm") for part in layout(with_bn)]
+    assert layout(with_ln) == swap
+    for a, b in zip(dense_layers(with_ln), dense_layers(with_bn), strict=True):
+        np.testing.assert_array_equal(a.W, b.W)
+    errors = check_layer(mlp(depth=2, width=4, in_features=3, out_features=2, layer_norm=True,
+                             residual=residual, init=0.6, rng=0),
+                         np.random.default_rng(1).normal(size=(5, 3)))
+    assert max(errors.values()) < 1e-6
+
+
+def residual_blocks(model) -> list[Residual]:
+    return [layer for layer in model if isinstance(layer, Residual)]
+
+
+@pytest.mark.parametrize("norm", [{}, {"batch_norm": True}, {"layer_norm": True}],
+                         ids=["none", "batch", "layer"])
+def test_zero_init_residual_makes_every_block_the_identity_and_its_last_layer_still_learns(norm):
+    model = mlp(depth=6, residual=True, zero_init_residual=True, width=8, rng=4, **norm)
+    plain = mlp(depth=6, residual=True, width=8, rng=4, **norm)
+    x = np.random.default_rng(5).normal(size=(12, 64))
+    h = x
+    for layer in model.layers[:-1]:
+        h_in = h
+        h = layer.forward(h, training=True)
+        if isinstance(layer, Residual):
+            np.testing.assert_array_equal(h, h_in)  # each block starts as y = x
+    # only the last layer of each block was zeroed: every other array is the seed's
+    zeroed = {f"{i}.{len(b.block) - 1}.{'gamma' if norm else 'W'}"
+              for i, b in enumerate(model.layers) if isinstance(b, Residual)}
+    for name, p in model.params.items():
+        if name in zeroed:
+            assert not p.any()
+        else:
+            np.testing.assert_array_equal(p, plain.params[name])
+    # the gradient reaches the zeroed layers, which therefore move on the first step
+    y = np.arange(12) % 10
+    model.backward(softmax_cross_entropy(model.forward(x, training=True), y)[1])
+    for name in zeroed:
+        assert np.abs(model.grads[name]).max() > 1e-6, name
+    errors = check_layer(mlp(depth=2, width=4, in_features=3, out_features=2, residual=True,
+                             zero_init_residual=True, init=0.6, rng=0, **norm),
+                         np.random.default_rng(1).normal(size=(6, 3)), training=True)
+    assert max(errors.values()) < 1e-6
+
+
+def test_zero_init_keeps_a_deep_he_initialised_residual_net_at_the_scale_of_a_shallow_one():
+    """Without it the output grows with the number of blocks; with it depth does not matter."""
+    x = np.random.default_rng(0).normal(size=(64, 64))
+    scale = {}
+    for zero in (False, True):
+        for depth in (2, 32):
+            model = mlp(depth=depth, residual=True, zero_init_residual=zero, init="he", rng=1)
+            scale[zero, depth] = np.std(model.forward(x))
+    assert scale[False, 32] > 20 * scale[False, 2]
+    assert 0.5 < scale[True, 32] / scale[True, 2] < 2

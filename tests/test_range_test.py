@@ -52,19 +52,14 @@ def test_the_smoothed_loss_is_the_bias_corrected_moving_average():
     assert test.smoothed[0] == test.losses[0]
 
 
-def test_the_model_and_the_optimizer_come_back_as_they_were():
+def test_the_model_and_the_optimizer_come_back_as_they_were(same_state):
     model, optimizer = mlp(depth=2, batch_norm=True, rng=0), Adam(1e-3)
     fit(model, softmax_cross_entropy, optimizer, X_DIGITS, Y_DIGITS, epochs=1, batch_size=64)
     model_before, optimizer_before = model.state_dict(), optimizer.state_dict()
     lr_range_test(model, softmax_cross_entropy, optimizer, X_DIGITS, Y_DIGITS, lr_max=1e3,
                   steps=40)
-    for name, value in model.state_dict().items():
-        np.testing.assert_array_equal(value, model_before[name], err_msg=name)
-    after = optimizer.state_dict()
-    assert after["hyperparameters"] == optimizer_before["hyperparameters"]
-    for name, state in after["state"].items():
-        for key, value in state.items():
-            np.testing.assert_array_equal(value, optimizer_before["state"][name][key])
+    same_state(model.state_dict(), model_before)
+    same_state(optimizer.state_dict(), optimizer_before)
     # and training goes on as if no test had run
     fit(model, softmax_cross_entropy, optimizer, X_DIGITS, Y_DIGITS, epochs=1, batch_size=64)
 

@@ -424,7 +424,8 @@ def refusals():
 
 @pytest.mark.parametrize(("change", "error", "message"), [r[1:] for r in refusals()],
                          ids=[r[0] for r in refusals()])
-def test_a_refused_fit_raises_before_the_first_step_and_changes_nothing(change, error, message):
+def test_a_refused_fit_raises_before_the_first_step_and_changes_nothing(change, error, message,
+                                                                        same_state):
     model, optimizer = mlp(batchnorm=True), Adam(1e-2)
     fit(model, softmax_cross_entropy, optimizer, X_TRAIN[:256], Y_TRAIN[:256], epochs=1,
         batch_size=64)  # some state to keep: moments, step counts, running statistics
@@ -433,13 +434,8 @@ def test_a_refused_fit_raises_before_the_first_step_and_changes_nothing(change, 
     y = kwargs.pop("y")
     with pytest.raises(error, match=message):
         fit(model, softmax_cross_entropy, optimizer, X_TRAIN, y, **kwargs)
-    for name, value in model.state_dict().items():
-        np.testing.assert_array_equal(value, before[name], err_msg=name)
-    after = optimizer.state_dict()
-    assert after["hyperparameters"] == optimizer_before["hyperparameters"]
-    for name, state in after["state"].items():
-        for key, value in state.items():
-            np.testing.assert_array_equal(value, optimizer_before["state"][name][key])
+    same_state(model.state_dict(), before)
+    same_state(optimizer.state_dict(), optimizer_before)
 
 
 # --- the last mini-batch ----------------------------------------------------------------------
@@ -489,7 +485,7 @@ def test_train_recipe_runs_on_wine_with_a_one_row_remainder():
 # --- resuming a run ---------------------------------------------------------------------------
 
 
-def test_a_resumed_run_continues_the_schedule_and_the_shuffling_bit_for_bit():
+def test_a_resumed_run_continues_the_schedule_and_the_shuffling_bit_for_bit(same_state):
     schedule = step_decay(0.05, step_size=40, gamma=0.5)
     whole_model = mlp(batchnorm=True)
     whole = fit(whole_model, softmax_cross_entropy, Adam(1e-2), X_TRAIN, Y_TRAIN, epochs=5,
@@ -506,8 +502,7 @@ def test_a_resumed_run_continues_the_schedule_and_the_shuffling_bit_for_bit():
     for name in ("train_loss", "train_accuracy", "val_loss", "val_accuracy"):
         glued = np.concatenate([getattr(first, name), getattr(second, name)[1:]])
         np.testing.assert_array_equal(glued, getattr(whole, name), err_msg=name)
-    for name, value in whole_model.state_dict().items():
-        np.testing.assert_array_equal(model.state_dict()[name], value, err_msg=name)
+    same_state(model.state_dict(), whole_model.state_dict())
 
 
 def test_resume_refuses_a_seed_and_a_diverged_run():

@@ -10,6 +10,14 @@ of a numerical routine rely on their arrays staying put.
 The checkers depend on nothing but their arguments: a learner may print,
 add cells or rename things around their function without breaking them.
 
+Each case may take ``core.TIME_LIMIT`` seconds (5); a function that runs
+longer (an endless loop, a generator that never stops) is stopped and
+reported, and the check ends there. Answers must be real numbers: text,
+``True``/``False``, complex numbers or ``None`` among the values fail with
+what they are. After a failure, a ``hint:`` line names a classic mistake
+(a missing ``(1 − beta)``, ``eps`` inside the square root, ...) when the
+function's answers are exactly that mistake's on every case that failed.
+
 ``core`` holds what they share (``run_cases``, ``Case`` and the helpers
 ``describe``, ``same`` and ``returned``); each lesson's checkers, with their
 reference answers, have a module named after the lesson, as under

@@ -35,6 +35,49 @@ def _flatten_momentum_step(result, names) -> tuple:
     return tuple(new_params[name] for name in names) + tuple(new_velocity[name] for name in names)
 
 
+def _momentum_variant(v_gain: Callable[[float, float], float],
+                      w_gain: Callable[[float, float], float], *, old_velocity: bool = False,
+                      flip_velocity: bool = False) -> Callable[..., tuple]:
+    """A momentum step done differently, flattened as compared: a mistake's wrong answer.
+
+    ``v ← beta·v + v_gain(lr, beta)·g`` and ``w ← w − w_gain(lr, beta)·v``, with the old
+    velocity in the step if ``old_velocity``, and the new velocity returned negated if
+    ``flip_velocity``.
+    """
+
+    def step(params, grads, velocity, lr, beta):
+        new_v = {k: beta * velocity[k] + v_gain(lr, beta) * grads[k] for k in params}
+        step_v = velocity if old_velocity else new_v
+        new_w = {k: params[k] - w_gain(lr, beta) * step_v[k] for k in params}
+        sign = -1 if flip_velocity else 1
+        return _flatten_momentum_step((new_w, {k: sign * v for k, v in new_v.items()}),
+                                      list(params))
+
+    return step
+
+
+_COURSE_FORM = "the course's form is v <- beta*v + (1 - beta)*g, w <- w - lr*v"
+_MOMENTUM_MISTAKES = {
+    "the velocity is missing the factor (1 - beta): v <- beta*v + (1 - beta)*g. Without it "
+    "this is the heavy-ball (PyTorch) form, whose learning rate is lr*(1 - beta)":
+        _momentum_variant(lambda lr, beta: 1.0, lambda lr, beta: lr),
+    "your new weights are right but your velocity has the opposite sign (CS231n's sign "
+    f"convention); {_COURSE_FORM}":
+        _momentum_variant(lambda lr, beta: 1 - beta, lambda lr, beta: lr, flip_velocity=True),
+    "your velocity has the opposite sign: v <- beta*v - (1 - beta)*g, w <- w + lr*v is "
+    "CS231n's sign convention, which gives the same weights only if the velocity passed in "
+    f"has that sign too (here: only the case that starts from v = 0); {_COURSE_FORM}":
+        _momentum_variant(lambda lr, beta: beta - 1, lambda lr, beta: -lr),
+    "this is CS231n's sgd_momentum, v <- beta*v - lr*g, w <- w + v: its velocity has the "
+    "opposite sign and holds the learning rate (its learning rate is lr*(1 - beta)); "
+    f"{_COURSE_FORM}":
+        _momentum_variant(lambda lr, beta: -lr, lambda lr, beta: -1.0),
+    "the step uses the old velocity: update v first, then step with the new one, "
+    "w <- w - lr*v":
+        _momentum_variant(lambda lr, beta: 1 - beta, lambda lr, beta: lr, old_velocity=True),
+}
+
+
 def check_momentum_step(learner_fn: Callable[..., tuple], seed: int = 0) -> bool:
     """Exercise: ``momentum_step(params, grads, velocity, lr, beta)``, one step on dicts.
 
@@ -47,7 +90,9 @@ def check_momentum_step(learner_fn: Callable[..., tuple], seed: int = 0) -> bool
     The inputs must not change. A mismatch is reported as ``item k``: the
     new parameters come first, then the new velocities, each in the order of
     ``params``' keys. Cases: dicts of one to three arrays of several shapes,
-    zero and non-zero velocities, beta from 0 to 0.99.
+    zero and non-zero velocities, beta from 0 to 0.99. A hint names the usual
+    mistakes: no ``(1 − beta)``, CS231n's sign convention (``v ← beta·v − ...``,
+    ``w ← w + ...``), a step with the old velocity.
     """
     check_learner_function(learner_fn)
     rng = check_rng("seed", seed)
@@ -70,10 +115,10 @@ def check_momentum_step(learner_fn: Callable[..., tuple], seed: int = 0) -> bool
             _reference_momentum_step(params, grads, velocity, lr, beta), list(params))
 
     def learner(params, grads, velocity, lr, beta):
-        result = learner_fn(params, grads, velocity, lr, beta)
-        return _flatten_momentum_step(result, list(params))
+        names = list(params)  # before the learner's function might change params
+        return _flatten_momentum_step(learner_fn(params, grads, velocity, lr, beta), names)
 
-    return run_cases("momentum_step", learner, reference, cases)
+    return run_cases("momentum_step", learner, reference, cases, mistakes=_MOMENTUM_MISTAKES)
 
 
 def _reference_optimal_momentum(L, mu):  # noqa: N803 - the standard name of the curvature

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,30 @@ def _reference_rmsprop_step(params, grads, s, lr, beta, eps):
                                   lr=lr, beta=beta, eps=eps)["s"]
              for name in _RMSPROP_NAMES}
     return tuple(new_params[k] for k in _RMSPROP_NAMES) + tuple(new_s[k] for k in _RMSPROP_NAMES)
+
+
+def _rmsprop_variant(params, grads, s, lr, beta, eps, *, one_minus_beta=True, eps_inside=False,
+                     old_s=False):
+    """An RMSProp step done differently, flattened as compared: a mistake's wrong answer."""
+    new_s = {k: beta * s[k] + (1 - beta if one_minus_beta else 1.0) * grads[k] ** 2
+             for k in _RMSPROP_NAMES}
+    step_s = s if old_s else new_s
+    new_params = {k: params[k] - lr * grads[k] / (np.sqrt(step_s[k] + eps) if eps_inside
+                                                  else np.sqrt(step_s[k]) + eps)
+                  for k in _RMSPROP_NAMES}
+    return tuple(new_params[k] for k in _RMSPROP_NAMES) + tuple(new_s[k] for k in _RMSPROP_NAMES)
+
+
+_RMSPROP_MISTAKES = {
+    "the average is missing the factor (1 - beta): s <- beta*s + (1 - beta)*g**2":
+        functools.partial(_rmsprop_variant, one_minus_beta=False),
+    "eps goes outside the square root: w <- w - lr*g / (sqrt(s) + eps), as in PyTorch and "
+    "course_lib (d2l puts it inside)":
+        functools.partial(_rmsprop_variant, eps_inside=True),
+    "the step divides by the old average: update s first, then step with the new one, "
+    "w <- w - lr*g / (sqrt(s) + eps)":
+        functools.partial(_rmsprop_variant, old_s=True),
+}
 
 
 def _as_rmsprop_items(learner_fn: Callable[..., Any]) -> Callable[..., tuple]:
@@ -59,7 +84,9 @@ def check_rmsprop_step(learner_fn: Callable[..., tuple], seed: int = 0) -> bool:
 
     Nothing passed in may change. The items compared are, in order, ``new_params["W"]``,
     ``new_params["b"]``, ``new_s["W"]`` and ``new_s["b"]``. Cases: random shapes, a first step
-    (``s = 0``), gradients of very different sizes, and an ``eps`` large enough to matter.
+    (``s = 0``), gradients of very different sizes, and an ``eps`` large enough to matter. A
+    hint names the usual mistakes: no ``(1 − beta)``, ``eps`` inside the root, a step with the
+    old ``s``.
     """
     check_learner_function(learner_fn)
     rng = check_rng("seed", seed)
@@ -84,7 +111,7 @@ def check_rmsprop_step(learner_fn: Callable[..., tuple], seed: int = 0) -> bool:
     print("rmsprop_step: items compared: 0 = new_params['W'], 1 = new_params['b'], "
           "2 = new_s['W'], 3 = new_s['b']")
     return run_cases("rmsprop_step", _as_rmsprop_items(learner_fn), _reference_rmsprop_step,
-                     cases)
+                     cases, mistakes=_RMSPROP_MISTAKES)
 
 
 def _reference_effective_learning_rates(grads, lr, beta, eps):

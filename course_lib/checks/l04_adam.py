@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,51 @@ def _reference_adam_step(params, grads, m, v, t, lr, beta1, beta2, eps):
     return (tuple(new_params[k] for k in _ADAM_NAMES)
             + tuple(new_state[k]["m"] for k in _ADAM_NAMES)
             + tuple(new_state[k]["v"] for k in _ADAM_NAMES))
+
+
+def _adam_variant(params, grads, m, v, t, lr, beta1, beta2, eps, *, g_weights=(True, True),
+                  correct=True, eps_inside=False, t_shift=0, store_hat=False):
+    """An Adam step done differently, flattened as compared: a mistake's wrong answer.
+
+    ``g_weights`` says whether the moments weigh the gradient by ``(1 - beta1)`` and
+    ``(1 - beta2)``; ``t + t_shift`` is the step number in the bias corrections; ``store_hat``
+    returns the corrected moments as the new ones.
+    """
+    new_m = {k: beta1 * m[k] + (1 - beta1 if g_weights[0] else 1.0) * grads[k] for k in params}
+    new_v = {k: beta2 * v[k] + (1 - beta2 if g_weights[1] else 1.0) * grads[k] ** 2
+             for k in params}
+    step = t + t_shift
+    c1, c2 = (1 - beta1**step, 1 - beta2**step) if correct else (1.0, 1.0)
+    m_hat = {k: new_m[k] / c1 for k in params}
+    v_hat = {k: new_v[k] / c2 for k in params}
+    new_params = {k: params[k] - lr * m_hat[k] / (np.sqrt(v_hat[k] + eps) if eps_inside
+                                                  else np.sqrt(v_hat[k]) + eps)
+                  for k in params}
+    moments = (m_hat, v_hat) if store_hat else (new_m, new_v)
+    return tuple(d[k] for d in (new_params, *moments) for k in _ADAM_NAMES)
+
+
+_ADAM_MISTAKES = {
+    "the first moment is missing the factor (1 - beta1): m <- beta1*m + (1 - beta1)*g":
+        functools.partial(_adam_variant, g_weights=(False, True)),
+    "the second moment is missing the factor (1 - beta2): v <- beta2*v + (1 - beta2)*g**2":
+        functools.partial(_adam_variant, g_weights=(True, False)),
+    "the step has no bias correction: m_hat = m / (1 - beta1**t), v_hat = v / (1 - beta2**t), "
+    "then w <- w - lr*m_hat / (sqrt(v_hat) + eps)":
+        functools.partial(_adam_variant, correct=False),
+    "eps goes outside the square root: m_hat / (sqrt(v_hat) + eps), as in the Adam paper and "
+    "PyTorch (fast.ai puts it inside)":
+        functools.partial(_adam_variant, eps_inside=True),
+    "t is off by one: it is already the number of this step (1 for the first), so use it as it "
+    "is; your bias corrections use t + 1 (did you increment it first?)":
+        functools.partial(_adam_variant, t_shift=1),
+    "t is off by one: it is already the number of this step (1 for the first), so use it as it "
+    "is; your bias corrections use t - 1, which divides by 1 - beta**0 = 0 at the first step":
+        functools.partial(_adam_variant, t_shift=-1),
+    "return the moments without bias correction as new_m and new_v; m_hat and v_hat are only "
+    "for the step":
+        functools.partial(_adam_variant, store_hat=True),
+}
 
 
 def _as_adam_items(learner_fn: Callable[..., Any]) -> Callable[..., tuple]:
@@ -68,6 +114,8 @@ def check_adam_step(learner_fn: Callable[..., tuple], seed: int = 0) -> bool:
     ``new_params["b"]``, ``new_m["W"]``, ``new_m["b"]``, ``new_v["W"]`` and ``new_v["b"]``.
     Cases: the first step (``t = 1``, ``m = v = 0``), later steps (``t`` up to 1000),
     gradients from 0.001 to 1000 in size, several betas, and an ``eps`` large enough to matter.
+    A hint names the usual mistakes: no ``(1 − beta1)`` or ``(1 − beta2)``, no bias correction,
+    ``eps`` inside the root, ``t`` off by one, the corrected moments returned.
     """
     check_learner_function(learner_fn)
     rng = check_rng("seed", seed)
@@ -95,7 +143,8 @@ def check_adam_step(learner_fn: Callable[..., tuple], seed: int = 0) -> bool:
         })
     print("adam_step: items compared: 0, 1 = new_params['W'], ['b']; 2, 3 = new_m['W'], ['b']; "
           "4, 5 = new_v['W'], ['b']")
-    return run_cases("adam_step", _as_adam_items(learner_fn), _reference_adam_step, cases)
+    return run_cases("adam_step", _as_adam_items(learner_fn), _reference_adam_step, cases,
+                     mistakes=_ADAM_MISTAKES)
 
 
 def _reference_bias_corrections(beta1, beta2, t):

@@ -5,7 +5,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Sized
 from typing import Any
 
 import numpy as np
@@ -14,21 +15,26 @@ from course_lib.checks.core import check_learner_function, run_cases
 from course_lib.validation import check_rng
 
 
-def _epoch_order(batches: Any, n_samples: int, batch_size: int) -> np.ndarray:
-    """The learner's batches of one epoch joined in order, after checking their form.
+def _epoch_order(batches: Any, n_samples: int, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The learner's batches of one epoch joined in order, and their sizes, after checks.
 
     Raises (and so reports) a wrong number or size of batches, non-integer or out-of-range
-    indices, and samples visited twice or never.
+    indices, and samples visited twice or never. A generator is read lazily, one batch past
+    the expected number at most, so one that never stops is cut off.
     """
     if batches is None:
         raise TypeError("got None (did you forget to return the list of batches?)")
-    batches = [np.asarray(batch) for batch in batches]
     expected = -(-n_samples // batch_size)  # ceil(n_samples / batch_size)
     left = n_samples - (expected - 1) * batch_size
+    sized = isinstance(batches, Sized)
+    batches = [np.asarray(batch) for batch in
+               (batches if sized else itertools.islice(batches, expected + 1))]
     if len(batches) != expected:
+        got = len(batches) if sized or len(batches) <= expected else (
+            f"more than {expected} (does your generator ever stop?)")
         raise ValueError(
             f"expected ceil({n_samples}/{batch_size}) = {expected} batches, the last one with "
-            f"what is left over ({left} of {batch_size}; it is not dropped), got {len(batches)}"
+            f"what is left over ({left} of {batch_size}; it is not dropped), got {got}"
         )
     for k, batch in enumerate(batches):
         if batch.ndim != 1 or not np.issubdtype(batch.dtype, np.integer):
@@ -49,7 +55,7 @@ def _epoch_order(batches: Any, n_samples: int, batch_size: int) -> np.ndarray:
             f"every sample must be visited exactly once per epoch; samples {twice[:4].tolist()} "
             f"come more than once and {never[:4].tolist()} never (drawn with replacement?)"
         )
-    return order
+    return order, np.array([batch.size for batch in batches])
 
 
 def check_epoch_batches(learner_fn: Callable[..., Any], seed: int = 0) -> bool:
@@ -81,11 +87,8 @@ def check_epoch_batches(learner_fn: Callable[..., Any], seed: int = 0) -> bool:
         def call(generator):
             return learner_fn(n_samples, batch_size, generator)
 
-        batches = call(np.random.default_rng(rng_seed))
-        batches = None if batches is None else list(batches)  # a generator is fine too
-        first = _epoch_order(batches, n_samples, batch_size)
-        sizes = np.array([np.asarray(b).size for b in batches])
-        again = _epoch_order(call(np.random.default_rng(rng_seed)), n_samples, batch_size)
+        first, sizes = _epoch_order(call(np.random.default_rng(rng_seed)), n_samples, batch_size)
+        again, _ = _epoch_order(call(np.random.default_rng(rng_seed)), n_samples, batch_size)
         if not np.array_equal(first, again):
             raise ValueError(
                 f"two calls with rng = np.random.default_rng({rng_seed}) gave different "
@@ -96,8 +99,8 @@ def check_epoch_batches(learner_fn: Callable[..., Any], seed: int = 0) -> bool:
                 raise ValueError("the samples come in their stored order 0, 1, 2, ...: "
                                  "shuffle them with rng (rng.permutation)")
             generator = np.random.default_rng(rng_seed)
-            one = _epoch_order(call(generator), n_samples, batch_size)
-            two = _epoch_order(call(generator), n_samples, batch_size)
+            one, _ = _epoch_order(call(generator), n_samples, batch_size)
+            two, _ = _epoch_order(call(generator), n_samples, batch_size)
             if np.array_equal(one, two):
                 raise ValueError(
                     "two epochs drawn from one generator came out in the same order: use "

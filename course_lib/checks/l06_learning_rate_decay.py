@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from course_lib.checks.core import check_learner_function, describe, run_cases
+from course_lib.checks.core import check_learner_function, describe, real_numbers, run_cases
 from course_lib.problems import NoisyQuadratic
 from course_lib.schedules import cosine_decay, inverse_time_decay, warmup
 from course_lib.validation import check_rng
@@ -25,11 +25,12 @@ def _rates_over(learner_fn: Callable[..., float], name: str, times: range,
         if value is None:
             raise TypeError(f"returned None at {name}={t} (did you forget to return the rate?)")
         try:
-            rates.append(float(value))
-        except (TypeError, ValueError):
-            raise TypeError(
-                f"must return one number, got {describe(value)} at {name}={t}"
-            ) from None
+            number = real_numbers(value)  # refuses text, which float() would read
+        except TypeError:
+            number = None
+        if number is None or number.ndim:
+            raise TypeError(f"must return one number, got {describe(value)} at {name}={t}")
+        rates.append(number.item())
     return np.array(rates)
 
 

@@ -5,13 +5,12 @@
 
 from __future__ import annotations
 
-import copy
+import functools
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
-from course_lib.checks.core import Case, check_learner_function, returned, run_cases, same
+from course_lib.checks.core import Case, check_learner_function, returned, run_cases
 from course_lib.layers import BatchNorm
 from course_lib.validation import check_rng
 
@@ -46,17 +45,17 @@ def _reference_batchnorm_forward(x, gamma, beta, eps):
     return _batch_norm_layer(gamma, beta, eps).forward(x, training=True)
 
 
-def _print_hint(learner_fn: Callable[..., Any], case: Case, variants: dict[str, Any],
-                extract: Callable[[Any], Any]) -> None:
-    """After a failure: if the learner's output on ``case`` equals a known wrong variant, say so."""
-    try:
-        got = extract(learner_fn(**copy.deepcopy(case)))
-    except Exception:  # the failure was reported already
-        return
-    for hint, expected in variants.items():
-        if same(expected, got, 1e-6, 1e-9) is None:
-            print(f"hint: {hint}")
-            return
+_FORWARD_MISTAKES = {
+    "you normalised with the unbiased variance (divide by N - 1); batch norm divides by N":
+        lambda x, gamma, beta, eps:
+            gamma * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0, ddof=1) + eps) + beta,
+    "eps goes inside the square root: sqrt(var + eps)":
+        lambda x, gamma, beta, eps:
+            gamma * (x - x.mean(axis=0)) / (np.sqrt(x.var(axis=0)) + eps) + beta,
+    "the statistics are per column (axis=0), over the rows of the batch":
+        lambda x, gamma, beta, eps: gamma * (x - x.mean(axis=1, keepdims=True))
+            / np.sqrt(x.var(axis=1, keepdims=True) + eps) + beta,
+}
 
 
 def check_batchnorm_forward(learner_fn: Callable[..., tuple], seed: int = 0) -> bool:
@@ -81,21 +80,8 @@ def check_batchnorm_forward(learner_fn: Callable[..., tuple], seed: int = 0) -> 
         return output(learner_fn(x, gamma, beta, eps))
 
     cases = _batch_norm_cases(check_rng("seed", seed))
-    ok = run_cases("batchnorm_forward", learner, _reference_batchnorm_forward, cases)
-    if not ok:
-        case = cases[0]
-        x, gamma, beta, eps = case["x"], case["gamma"], case["beta"], case["eps"]
-        centred = x - x.mean(axis=0)
-        _print_hint(learner, case, {
-            "you normalised with the unbiased variance (divide by N - 1); batch norm divides "
-            "by N": gamma * centred / np.sqrt(x.var(axis=0, ddof=1) + eps) + beta,
-            "eps goes inside the square root: sqrt(var + eps)":
-                gamma * centred / (np.sqrt(x.var(axis=0)) + eps) + beta,
-            "the statistics are per column (axis=0), over the rows of the batch":
-                gamma * (x - x.mean(axis=1, keepdims=True))
-                / np.sqrt(x.var(axis=1, keepdims=True) + eps) + beta,
-        }, lambda out: out)
-    return ok
+    return run_cases("batchnorm_forward", learner, _reference_batchnorm_forward, cases,
+                     mistakes=_FORWARD_MISTAKES)
 
 
 def _reference_batchnorm_backward(dy, x, gamma, eps):
@@ -103,6 +89,26 @@ def _reference_batchnorm_backward(dy, x, gamma, eps):
     layer.forward(x, training=True)
     dx = layer.backward(dy)
     return dx, layer.grads["gamma"].copy(), layer.grads["beta"].copy()
+
+
+def _backward_without(dy, x, gamma, eps, *, mu_term: bool, var_term: bool) -> tuple:
+    """The backward pass with ``dx`` missing the term that comes from ``mu`` or ``var``."""
+    std = np.sqrt(x.var(axis=0) + eps)
+    xhat = (x - x.mean(axis=0)) / std
+    dx_hat = dy - (dy.mean(axis=0) if mu_term else 0) - (
+        xhat * (dy * xhat).mean(axis=0) if var_term else 0)
+    return (gamma * dx_hat / std, *_reference_batchnorm_backward(dy, x, gamma, eps)[1:])
+
+
+_BACKWARD_MISTAKES = {
+    "dx = gamma * dy / sqrt(var + eps) treats mu and var as constants; they depend on every "
+    "row of x, which adds the two sums":
+        functools.partial(_backward_without, mu_term=False, var_term=False),
+    "dx is missing the term - xhat * sum_n(dy * xhat), which comes from var":
+        functools.partial(_backward_without, mu_term=True, var_term=False),
+    "dx is missing the term - sum_n dy, which comes from mu":
+        functools.partial(_backward_without, mu_term=False, var_term=True),
+}
 
 
 def check_batchnorm_backward(learner_fn: Callable[..., tuple], seed: int = 0) -> bool:
@@ -128,23 +134,8 @@ def check_batchnorm_backward(learner_fn: Callable[..., tuple], seed: int = 0) ->
         return returned(learner_fn(dy, x, gamma, eps), ("dx", "dgamma", "dbeta"))
 
     print("batchnorm_backward: items compared: 0 = dx, 1 = dgamma, 2 = dbeta")
-    ok = run_cases("batchnorm_backward", learner, _reference_batchnorm_backward, cases)
-    if not ok:
-        case = cases[0]
-        dy, x, gamma, eps = case["dy"], case["x"], case["gamma"], case["eps"]
-        xhat = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps)
-        _, dgamma, dbeta = _reference_batchnorm_backward(dy, x, gamma, eps)
-        _print_hint(learner, case, {
-            "dx = gamma * dy / sqrt(var + eps) treats mu and var as constants; they depend on "
-            "every row of x, which adds the two sums":
-                (gamma * dy / np.sqrt(x.var(axis=0) + eps), dgamma, dbeta),
-            "dx is missing the term - xhat * sum_n(dy * xhat), which comes from var":
-                (gamma * (dy - dy.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps), dgamma, dbeta),
-            "dx is missing the term - sum_n dy, which comes from mu":
-                (gamma * (dy - xhat * (dy * xhat).mean(axis=0)) / np.sqrt(x.var(axis=0) + eps),
-                 dgamma, dbeta),
-        }, lambda result: result)
-    return ok
+    return run_cases("batchnorm_backward", learner, _reference_batchnorm_backward, cases,
+                     mistakes=_BACKWARD_MISTAKES)
 
 
 def _reference_running_stats(running_mean, running_var, x, momentum):
@@ -153,6 +144,19 @@ def _reference_running_stats(running_mean, running_var, x, momentum):
     layer.running_var[...] = running_var
     layer.forward(x, training=True)
     return layer.running_mean.copy(), layer.running_var.copy()
+
+
+_RUNNING_STATS_MISTAKES = {
+    "momentum is the weight of the new batch in PyTorch's sense, (1 - momentum) * running + "
+    "momentum * batch; you used Keras's sense, momentum * running + (1 - momentum) * batch":
+        lambda running_mean, running_var, x, momentum: (
+            momentum * running_mean + (1 - momentum) * x.mean(axis=0),
+            momentum * running_var + (1 - momentum) * x.var(axis=0, ddof=1)),
+    "the running variance stores the unbiased batch variance (divide by N - 1)":
+        lambda running_mean, running_var, x, momentum: (
+            (1 - momentum) * running_mean + momentum * x.mean(axis=0),
+            (1 - momentum) * running_var + momentum * x.var(axis=0)),
+}
 
 
 def check_running_stats(learner_fn: Callable[..., tuple], seed: int = 0) -> bool:
@@ -187,16 +191,5 @@ def check_running_stats(learner_fn: Callable[..., tuple], seed: int = 0) -> bool
                          ("new_mean", "new_var"))
 
     print("update_running_stats: items compared: 0 = new_mean, 1 = new_var")
-    ok = run_cases("update_running_stats", learner, _reference_running_stats, cases)
-    if not ok:
-        case = cases[0]
-        mean, var, x, m = case["running_mean"], case["running_var"], case["x"], case["momentum"]
-        _print_hint(learner, case, {
-            "momentum is the weight of the new batch in PyTorch's sense, (1 - momentum) * "
-            "running + momentum * batch; you used Keras's sense, momentum * running + "
-            "(1 - momentum) * batch":
-                (m * mean + (1 - m) * x.mean(axis=0), m * var + (1 - m) * x.var(axis=0, ddof=1)),
-            "the running variance stores the unbiased batch variance (divide by N - 1)":
-                ((1 - m) * mean + m * x.mean(axis=0), (1 - m) * var + m * x.var(axis=0)),
-        }, lambda result: result)
-    return ok
+    return run_cases("update_running_stats", learner, _reference_running_stats, cases,
+                     mistakes=_RUNNING_STATS_MISTAKES)
