@@ -296,6 +296,8 @@ def fit(
     first_step, rng = _shuffling(resume, seed, per_epoch)
     n_steps = epochs * per_epoch
     rates = plan(schedule, n_steps, first_step) if schedule is not None else None
+    if rates is not None:
+        _check_rates_with(optimizer, rates)
     if not evaluate:  # the first evaluation would find bad labels; without it, try two rows
         _check_targets(model, loss, X, y)
     nan_epochs = np.full(epochs + 1, np.nan)
@@ -452,6 +454,27 @@ def _shuffling(resume: object, seed: object, steps_per_epoch: int
     rng = np.random.default_rng()
     rng.bit_generator.state = resume.rng_state
     return resume.first_step + resume.epochs * resume.steps_per_epoch, rng
+
+
+def _check_rates_with(optimizer: object, rates: list[float]) -> None:
+    """Raise (before training) if the optimizer refuses a planned rate with its other settings.
+
+    ``optimizer.check_hyperparameters()`` (AdamW: ``lr·weight_decay < 1``) is tried at the
+    largest planned rate, then the optimizer's own rate is put back.
+    """
+    check = getattr(optimizer, "check_hyperparameters", None)
+    if check is None:
+        return
+    own, largest = optimizer.lr, max(rates)
+    try:
+        optimizer.lr = largest
+        check()
+    except ValueError as error:
+        step = rates.index(largest)
+        raise ValueError(f"the schedule's rate at its step {step}, {largest:g}, is refused by "
+                         f"the optimizer: {error}") from None
+    finally:
+        optimizer.lr = own
 
 
 def _check_targets(model: object, loss: LossFn, X: np.ndarray, y: np.ndarray) -> None:

@@ -18,7 +18,7 @@ from course_lib.callbacks import EarlyStopping
 from course_lib.data import load_digits, load_wine, minibatches, train_test_split
 from course_lib.layers import BatchNorm, Dense, ReLU, Sequential
 from course_lib.losses import accuracy, mse, softmax_cross_entropy
-from course_lib.optimizers import SGD, Adam
+from course_lib.optimizers import SGD, Adam, AdamW
 from course_lib.schedules import cosine_decay, step_decay
 from course_lib.studies import TECHNIQUES, train_recipe
 from course_lib.training import History, evaluate, fit, predict, steps_per_epoch
@@ -419,6 +419,9 @@ def refusals():
         ("not a callback", dict(callbacks=[print]), TypeError, r"callbacks\[0\]"),
         ("resume of another batch size", dict(batch_size=32, resume=saved), ValueError,
          "steps per epoch"),
+        ("AdamW rate times decay reaching 1", dict(
+            schedule=lambda t: 0.01 if t < 40 else 20.0), ValueError,
+         r"rate at its step \d+, 20, is refused.*lr\*weight_decay"),
     ]
 
 
@@ -426,7 +429,7 @@ def refusals():
                          ids=[r[0] for r in refusals()])
 def test_a_refused_fit_raises_before_the_first_step_and_changes_nothing(change, error, message,
                                                                         same_state):
-    model, optimizer = mlp(batchnorm=True), Adam(1e-2)
+    model, optimizer = mlp(batchnorm=True), AdamW(1e-2, weight_decay=0.1)
     fit(model, softmax_cross_entropy, optimizer, X_TRAIN[:256], Y_TRAIN[:256], epochs=1,
         batch_size=64)  # some state to keep: moments, step counts, running statistics
     before, optimizer_before = model.state_dict(), optimizer.state_dict()
