@@ -384,15 +384,8 @@ class Dense(Layer):
         self._x: np.ndarray | None = None
         self._out_shape: tuple | None = None
 
-    @property
-    def W(self) -> np.ndarray:
-        """The weight matrix, ``params["W"]``."""
-        return self.params["W"]
-
-    @property
-    def b(self) -> np.ndarray:
-        """The bias vector, ``params["b"]``."""
-        return self.params["b"]
+    W = property(lambda self: self.params["W"], doc='The weight matrix, ``params["W"]``.')
+    b = property(lambda self: self.params["b"], doc='The bias vector, ``params["b"]``.')
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """``y = x @ W + b``."""
