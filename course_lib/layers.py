@@ -62,7 +62,7 @@ from course_lib.validation import (
 
 __all__ = [
     "Layer", "Dense", "ReLU", "BatchNorm", "LayerNorm", "Residual", "Sequential", "NamedArrays",
-    "skips_input_grad",
+    "skips_input_grad", "uses_batch_statistics",
 ]
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -866,6 +866,11 @@ def skips_input_grad(layer: object) -> bool:
         return "input_grad" in inspect.signature(layer.backward).parameters
     except (AttributeError, TypeError, ValueError):
         return False
+
+
+def uses_batch_statistics(layer: object) -> bool:
+    """True if ``layer`` is, or holds, a ``BatchNorm``: a training batch then needs 2 rows."""
+    return any(isinstance(inner, BatchNorm) for inner in _walk(layer))
 
 
 _LAYERS_WITHOUT_COPIES = (Dense, BatchNorm)  # reach their parameters only through params

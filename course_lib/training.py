@@ -37,7 +37,7 @@ import numpy as np
 
 from course_lib.callbacks import Callback, ProgressBar
 from course_lib.data import minibatches
-from course_lib.layers import BatchNorm, check_layer, skips_input_grad
+from course_lib.layers import check_layer, skips_input_grad, uses_batch_statistics
 from course_lib.losses import accuracy
 from course_lib.optimizers import GradientError
 from course_lib.schedules import plan
@@ -404,7 +404,7 @@ def steps_per_epoch(model: Model, n_samples: int, batch_size: int,
 
 def _check_drop_last(drop_last: object, model: object, n_samples: int, batch_size: int) -> bool:
     """``drop_last`` as a bool: the default drops a one-row remainder that BatchNorm refuses."""
-    batch_norm = _has_batch_norm(model)
+    batch_norm = uses_batch_statistics(model)
     if batch_norm and batch_size == 1:
         raise ValueError("batch_size must be >= 2 for a model with BatchNorm, which estimates "
                          "a variance from each training batch")
@@ -421,14 +421,6 @@ def _check_drop_last(drop_last: object, model: object, n_samples: int, batch_siz
         raise ValueError(f"drop_last=True with batch_size {batch_size} above the {n_samples} "
                          "rows of X leaves no mini-batch to train on")
     return drop_last
-
-
-def _has_batch_norm(layer: object) -> bool:
-    """True if ``layer`` is, or holds (in a Sequential or a Residual), a BatchNorm."""
-    if isinstance(layer, BatchNorm):
-        return True
-    inner = list(getattr(layer, "layers", ())) + [getattr(layer, "block", None)]
-    return any(_has_batch_norm(child) for child in inner if child is not None)
 
 
 def _shuffling(resume: object, seed: object, steps_per_epoch: int

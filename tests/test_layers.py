@@ -32,6 +32,7 @@ from course_lib.layers import (
     Sequential,
     features,
     skips_input_grad,
+    uses_batch_statistics,
 )
 from course_lib.losses import softmax_cross_entropy
 from course_lib.optimizers import Adam
@@ -943,6 +944,13 @@ def test_skips_input_grad_names_the_layers_that_can():
     assert skips_input_grad(Dense(2, 2)) and skips_input_grad(Sequential(ReLU()))
     assert not any(skips_input_grad(layer) for layer in (ReLU(), BatchNorm(2), Mine(),
                                                           Residual(Dense(2, 2)), object()))
+
+
+def test_uses_batch_statistics_finds_a_batch_norm_at_any_depth():
+    nested = Sequential(Dense(2, 2), Residual(Sequential(Dense(2, 2), BatchNorm(2))))
+    assert uses_batch_statistics(BatchNorm(2)) and uses_batch_statistics(nested)
+    assert not any(uses_batch_statistics(layer) for layer in (
+        Dense(2, 2), LayerNorm(2), Sequential(Dense(2, 2), ReLU()), Residual(Dense(2, 2))))
 
 
 # --- bad input -------------------------------------------------------------------------------
