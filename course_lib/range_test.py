@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from course_lib.stats import moving_average
 from course_lib.training import LossFn, Model, OptimizerLike, fit, steps_per_epoch
-from course_lib.validation import check_positive, check_positive_int, check_real
+from course_lib.validation import check_beta, check_positive, check_positive_int
 
 __all__ = ["RangeTest", "lr_range_test"]
 
@@ -85,9 +86,7 @@ def lr_range_test(
     steps = check_positive_int("steps", steps)
     if steps < 2:
         raise ValueError(f"steps must be >= 2 to span lr_min to lr_max, got {steps}")
-    beta = check_real("beta", beta)
-    if not 0.0 <= beta < 1.0:
-        raise ValueError(f"beta must be in [0, 1), got {beta}")
+    beta = check_beta("beta", beta)
     batch_size = check_positive_int("batch_size", batch_size)
     epochs = math.ceil(steps / steps_per_epoch(model, len(X), batch_size))
 
@@ -104,16 +103,4 @@ def lr_range_test(
         optimizer.load_state_dict(saved_optimizer)
     lrs = np.array([schedule(t) for t in range(steps)])
     losses = history.step_loss[:steps].copy()
-    return RangeTest(lrs, losses, _smooth(losses, beta))
-
-
-def _smooth(values: np.ndarray, beta: float) -> np.ndarray:
-    """Bias-corrected exponential moving average: a_t = β·a_{t−1} + (1−β)·x_t, / (1 − β^(t+1))."""
-    smoothed = np.full_like(values, np.nan)
-    average = 0.0
-    for t, value in enumerate(values):
-        if not math.isfinite(value):
-            break
-        average = beta * average + (1 - beta) * value
-        smoothed[t] = average / (1 - beta ** (t + 1))
-    return smoothed
+    return RangeTest(lrs, losses, moving_average(losses, beta))

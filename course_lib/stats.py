@@ -22,9 +22,10 @@ from numbers import Real
 
 import numpy as np
 
-from course_lib.validation import check_real
+from course_lib.validation import check_beta, check_real
 
-__all__ = ["Summary", "bin_fractions", "mean_and_band", "summarize", "t_quantile"]
+__all__ = ["Summary", "bin_fractions", "mean_and_band", "moving_average", "summarize",
+           "t_quantile"]
 
 
 @dataclass(frozen=True)
@@ -205,6 +206,27 @@ def mean_and_band(
         # t_{(1+c)/2, n−1} · s / √n, with t NaN where n < 2
         half = std * np.array([t.get(k, np.nan) for k in n.tolist()]) / np.sqrt(np.maximum(n, 1))
     return mean, mean - half, mean + half
+
+
+def moving_average(values: Sequence[float], beta: float) -> np.ndarray:
+    """The bias-corrected exponential moving average of ``values`` (0 <= beta < 1)::
+
+        m_t = β·m_(t−1) + (1 − β)·x_t,   m_(−1) = 0,   average_t = m_t / (1 − β^(t+1))
+
+    the moving average of lesson 02 divided by the total weight so far (Adam's bias correction,
+    lesson 04), so the start is not pulled towards zero; ``beta = 0`` gives the values back.
+    From the first value that is not finite (a diverged run) on, the average is NaN.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    beta = check_beta("beta", beta)
+    average = np.full_like(values, np.nan)
+    m = 0.0
+    for t, x in enumerate(values):
+        if not math.isfinite(x):
+            break
+        m = beta * m + (1 - beta) * x
+        average[t] = m
+    return average / (1 - beta ** np.arange(1, values.size + 1))
 
 
 def bin_fractions(values: object, edges: object) -> np.ndarray:

@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from course_lib.stats import Summary, bin_fractions, mean_and_band, summarize, t_quantile
+from course_lib.stats import (
+    Summary,
+    bin_fractions,
+    mean_and_band,
+    moving_average,
+    summarize,
+    t_quantile,
+)
 
 # --- Student's t ------------------------------------------------------------------------------
 
@@ -189,3 +196,18 @@ def test_summary_is_exported_and_frozen():
     with pytest.raises(AttributeError):
         s.mean = 0.0
 
+
+
+# --- moving_average ---------------------------------------------------------------------------
+
+
+def test_moving_average_is_the_bias_corrected_average_and_stops_at_divergence():
+    np.testing.assert_allclose(moving_average(np.full(20, 3.0), 0.9), 3.0, rtol=1e-15)
+    values = np.array([1.0, 3.0, 2.0, np.inf, 5.0])
+    np.testing.assert_array_equal(moving_average(values, 0.0)[:3], values[:3])
+    # β = 0.5: m = 0.5, 1.75, 1.875 over the weights 0.5, 0.75, 0.875
+    np.testing.assert_allclose(moving_average(values, 0.5)[:3], [1.0, 1.75 / 0.75, 1.875 / 0.875],
+                               rtol=1e-15)
+    assert np.all(np.isnan(moving_average(values, 0.5)[3:]))
+    with pytest.raises(ValueError, match="beta"):
+        moving_average(values, 1.0)

@@ -12,30 +12,15 @@ from matplotlib.colors import LogNorm
 from matplotlib.patches import Rectangle
 
 from course_lib import plots
+from course_lib.stats import moving_average
 from course_lib.studies import mini_batch_runs
 from course_lib.widgets.explorer import Explorer, slider
 
 
 def _smoothed(values: np.ndarray, span: float) -> np.ndarray:
-    """Bias-corrected exponential moving average of ``values`` over about ``span`` steps.
-
-    With ``beta = 1 - 1/span`` (``span >= 1``; ``span = 1`` leaves the values as they are)::
-
-        m_t = beta·m_(t−1) + (1 − beta)·x_t,   m_(−1) = 0,   smoothed_t = m_t / (1 − beta^(t+1))
-
-    the moving average of lesson 02 divided by the total weight so far (Adam's bias correction,
-    lesson 04), so the start is not pulled towards zero. A NaN (a diverged run) makes the rest
-    NaN.
-    """
-    values = np.asarray(values, dtype=np.float64)
-    beta = 1.0 - 1.0 / max(float(span), 1.0)
-    out = np.empty_like(values)
-    m = 0.0
-    with np.errstate(over="ignore", invalid="ignore"):
-        for t, x in enumerate(values):
-            m = beta * m + (1 - beta) * x
-            out[t] = m
-        return out / (1 - beta ** np.arange(1, values.size + 1))
+    """``stats.moving_average`` over about ``span`` steps: ``beta = 1 − 1/span`` (``span <= 1``
+    leaves the values as they are)."""
+    return moving_average(values, 1.0 - 1.0 / max(float(span), 1.0))
 
 
 def _check_runs(runs: object) -> tuple[list[int], list[float]]:
