@@ -79,6 +79,8 @@ try:
 except ImportError:  # not installed: use the copy in this repository
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from handwritten_epoch import HandWrittenTraining  # benchmarks/, next to this script
+
 from course_lib.data import load_digits
 from course_lib.layers import BatchNorm, Dense, ReLU, Sequential
 from course_lib.losses import softmax_cross_entropy
@@ -204,12 +206,27 @@ def torch_adams() -> dict[str, dict]:
     return variants
 
 
+def make_handwritten(model: Sequential) -> HandWrittenTraining:
+    """The hand-written numpy epoch, starting from ``model``'s weights."""
+    weights = [model[i].params[name].copy() for i in (0, 3, 6) for name in ("W", "b")]
+    return HandWrittenTraining(weights, LR)
+
+
 def check_same_work(X, y) -> list[str]:
-    """Train one epoch from identical weights in both libraries; describe how close they end."""
+    """Train one epoch from identical weights in every case; describe how close they end."""
     model = make_course_lib_model()
-    start = make_torch_model(model)  # before course_lib trains model in place
+    start = make_torch_model(model) if torch is not None else None  # before model trains
+    handwritten = make_handwritten(model)
     ours = course_lib_epoch(model, Adam(LR), X, y, seed=0)
-    lines = []
+    theirs = handwritten.epoch(X, y, BATCH_SIZE, seed=0)
+    loss_diff = np.max(np.abs(ours - theirs))
+    lines = [
+        f"same work, course_lib vs hand-written numpy ({'OK' if loss_diff < 1e-3 else 'MISMATCH'}"
+        f"): mean step loss {ours.mean():.5f} vs {theirs.mean():.5f}; largest difference "
+        f"{loss_diff:.1e} in a step loss"
+    ]
+    if torch is None:
+        return lines
     for name, options in torch_adams().items():
         net = copy.deepcopy(start)
         optimizer = torch.optim.Adam(net.parameters(), lr=LR, **options)
@@ -241,6 +258,8 @@ def measure(X, y) -> dict[str, list[float]]:
             net = make_torch_model(model)
             torch_optimizer = torch.optim.Adam(net.parameters(), lr=LR, **options)
             cases[name] = functools.partial(torch_epoch, net, torch_optimizer, X_t, y_t)
+    handwritten = make_handwritten(model)
+    cases["hand-written"] = functools.partial(handwritten.epoch, X, y, BATCH_SIZE)
     matmuls = matmul_epoch_factory(model, len(X))
     cases["matmuls"] = lambda seed: matmuls()
 
@@ -280,6 +299,16 @@ def report(title: str, times: dict[str, list[float]], steps: int) -> None:
         f"  {'course_lib / matmuls':26} = {ratios(ours, times['matmuls'])}   "
         "epoch time over the time of its matrix products alone"
     )
+    print(
+        f"  {'course_lib / hand-written':26} = {ratios(ours, times['hand-written'])}   "
+        "what the library costs over the same arithmetic written out by hand"
+    )
+    for name in TORCH_ADAMS:
+        if name in times:
+            print(
+                f"  {name + ' / hand-written':26} = {ratios(times[name], times['hand-written'])}"
+                "   about the most a numpy library can reach here"
+            )
 
 
 def seconds_per_call(fn, number: int = 20, repeat: int = 15) -> float:
@@ -378,7 +407,7 @@ def main() -> None:
               "    pip install torch")
     else:
         print(f"torch {torch.__version__}")
-        print("\n".join(check_same_work(X, y)))
+    print("\n".join(check_same_work(X, y)))
     print(
         f"medians of {ROUNDS} interleaved rounds after {WARMUP} warm-up rounds; the ratios are "
         "medians of the per-round ratios (in brackets: the ratio of the fastest rounds)"
