@@ -104,13 +104,14 @@ def check_array(
     x: object,
     *,
     ndim: int | None = None,
+    shape: tuple[int, ...] | None = None,
     finite: bool = True,
 ) -> np.ndarray:
     """Return ``x`` as a floating-point array without copying a float array.
 
     Integer and boolean input is converted to float64; float32 stays float32.
-    Raises when ``x`` is not numeric, has the wrong number of dimensions, or
-    (with ``finite=True``) holds NaN or infinity.
+    Raises when ``x`` is not numeric, has the wrong number of dimensions or
+    not the given ``shape``, or (with ``finite=True``) holds NaN or infinity.
     """
     arr = np.asarray(x)
     kind = arr.dtype.kind  # "f" float, "i"/"u" integer, "b" bool, "c" complex, ...
@@ -122,6 +123,8 @@ def check_array(
         arr = arr.astype(np.float64)
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
+    if shape is not None and arr.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got shape {arr.shape}")
     if finite and not np.isfinite(arr).all():
         raise ValueError(f"{name} contains NaN or infinity")
     return arr

@@ -70,6 +70,9 @@ def test_check_array_keeps_float32_converts_ints_and_refuses_bad_arrays():
             check_array("x", bad)
     with pytest.raises(ValueError, match="2-D"):
         check_array("x", [1.0], ndim=2)
+    assert check_array("x0", (1, 2), shape=(2,)).shape == (2,)
+    with pytest.raises(ValueError, match=r"^x0 must have shape \(2,\), got shape \(1, 2\)$"):
+        check_array("x0", [[1.0, 2.0]], shape=(2,))
 
 
 def test_check_callable_returns_the_function_and_says_which_form_was_expected():

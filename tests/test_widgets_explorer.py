@@ -156,6 +156,15 @@ def test_an_argument_outside_its_sliders_range_is_refused(lesson, request):
         ("l06_learning_rate_decay", {"seed": -1}, ValueError, "seed must be >= 0"),
         ("l07_batch_normalization", {"batch_norm": 1}, TypeError,
          "batch_norm must be True or False"),
+        # the start of the paths: a point (x, y), not broadcast against the problem
+        ("l00_gradient_descent", {"x0": (1.0, 2.0, 3.0)}, ValueError,
+         r"x0 must have shape \(2,\), got shape \(3,\)"),
+        ("l02_momentum", {"x0": [[1.0, 2.0], [0.5, 0.5]]}, ValueError,
+         r"x0 must have shape \(2,\), got shape \(2, 2\)"),
+        ("l02_momentum", {"x0": (np.nan, 1.0)}, ValueError, "x0 contains NaN or infinity"),
+        ("l00_gradient_descent", {"x0": "ab"}, TypeError, "x0 must be a numeric array"),
+        ("l06_learning_rate_decay", {"x0": (1.0,)}, TypeError, "x0 must be a real number"),
+        ("l06_learning_rate_decay", {"x0": np.inf}, ValueError, "x0 must be finite"),
     ],
 )
 def test_other_bad_arguments_are_refused_naming_them(lesson, changes, error, message, request):

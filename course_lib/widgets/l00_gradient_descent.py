@@ -11,7 +11,7 @@ import numpy as np
 from course_lib import plots
 from course_lib.optimizers import SGD
 from course_lib.problems import Quadratic, run_optimizer
-from course_lib.validation import check_positive_int
+from course_lib.validation import check_array, check_positive_int
 from course_lib.widgets.explorer import Explorer, slider
 
 
@@ -25,7 +25,7 @@ def gradient_descent_explorer(*, steps: int = 60, x0=(-2.5, 2.0), angle: float =
     best fixed step would achieve.
     """
     steps = check_positive_int("steps", steps)
-    x0 = np.asarray(x0, dtype=np.float64)
+    x0 = check_array("x0", x0, shape=(2,)).astype(np.float64)  # the start (x, y)
     figure, (ax_path, ax_loss) = plots.new_figure(2, width=4.4, height=3.6)
     lim = (-3.2, 3.2)
     artists: dict = {}

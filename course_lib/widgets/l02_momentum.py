@@ -12,7 +12,7 @@ from ipywidgets import Checkbox, Layout
 from course_lib import plots
 from course_lib.optimizers import SGD, Momentum
 from course_lib.problems import Quadratic, run_optimizer
-from course_lib.validation import check_positive_int
+from course_lib.validation import check_array, check_positive_int
 from course_lib.widgets.explorer import Explorer, slider
 
 
@@ -53,7 +53,7 @@ def momentum_explorer(*, kappa: float = 50.0, steps: int = 80, x0=(-2.5, 2.0),
     ``lr* = 1/sqrt(L mu) = sqrt(kappa)/L``.
     """
     steps = check_positive_int("steps", steps)
-    x0 = np.asarray(x0, dtype=np.float64)
+    x0 = check_array("x0", x0, shape=(2,)).astype(np.float64)  # the start (x, y)
     problem = Quadratic(kappa=kappa, L=1.0, angle=angle)
     figure, (ax_path, ax_loss) = plots.new_figure(2, width=4.4, height=3.6)
     lim = (-3.2, 3.2)

@@ -14,7 +14,7 @@ from matplotlib.ticker import NullLocator
 from course_lib import plots, schedules
 from course_lib.optimizers import SGD
 from course_lib.problems import NoisyQuadratic, run_optimizer
-from course_lib.validation import check_nonnegative_int, check_positive_int
+from course_lib.validation import check_nonnegative_int, check_positive_int, check_real
 from course_lib.widgets.explorer import Explorer, slider
 
 LR_SCHEDULE_NAMES = ("constant", "inverse-time", "inverse-time, staircase", "exponential",
@@ -83,6 +83,7 @@ def lr_schedule_explorer(*, schedule: str = "cosine", lr0: float = 0.5, steps: i
     steps = check_positive_int("steps", steps)
     chains = check_positive_int("chains", chains)
     seed = check_nonnegative_int("seed", seed)
+    x0 = check_real("x0", x0)
     problem = NoisyQuadratic(L=L, sigma=sigma)
     figure, (ax_lr, ax_loss) = plots.new_figure(2, width=4.4, height=3.5)
     t = np.arange(steps)
