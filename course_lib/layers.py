@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import inspect
 import math
+from abc import ABCMeta
 from collections.abc import Iterator, Mapping
 
 import numpy as np
@@ -236,9 +237,12 @@ class NamedArrays(dict):
         return type(self), (dict(self), self.kind, self._building)
 
 
-class _LayerType(type):
+class _LayerType(ABCMeta):
     """Builds a layer: once its ``__init__`` has returned, ``params``, ``grads`` and ``buffers``
-    are ``NamedArrays`` (a plain dict assigned in ``__init__`` is converted), and sealed."""
+    are ``NamedArrays`` (a plain dict assigned in ``__init__`` is converted), and sealed.
+
+    It derives from ``ABCMeta`` so that a layer of your own may also be an abstract base class
+    (``class Block(Layer, ABC)`` with ``@abstractmethod``s)."""
 
     def __call__(cls, *args: object, **kwargs: object) -> Layer:
         layer = super().__call__(*args, **kwargs)

@@ -12,6 +12,7 @@ import copy
 import math
 import operator
 import pickle
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 import numpy as np
@@ -944,6 +945,29 @@ def test_skips_input_grad_names_the_layers_that_can():
     assert skips_input_grad(Dense(2, 2)) and skips_input_grad(Sequential(ReLU()))
     assert not any(skips_input_grad(layer) for layer in (ReLU(), BatchNorm(2), Mine(),
                                                           Residual(Dense(2, 2)), object()))
+
+
+def test_a_layer_of_your_own_may_be_an_abstract_base_class_too():
+    class Block(Layer, ABC):  # no metaclass conflict with Layer's own
+        @abstractmethod
+        def width(self) -> int: ...
+
+    class Identity(Block):
+        def __init__(self):
+            self.params["scale"] = np.ones(2)
+
+        def width(self):
+            return 2
+
+        def forward(self, x, training=False):
+            return x
+
+    with pytest.raises(TypeError, match="abstract"):
+        Block()
+    layer = Identity()
+    assert layer.width() == 2 and isinstance(layer, Layer) and isinstance(layer, Block)
+    with pytest.raises(TypeError, match="bound"):  # its names are sealed as every layer's
+        layer.params["scale"] = np.zeros(2)
 
 
 def test_uses_batch_statistics_finds_a_batch_norm_at_any_depth():
