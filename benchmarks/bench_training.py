@@ -367,7 +367,9 @@ def report_breakdown(parts: dict[str, float], step: float) -> None:
     for name, seconds in parts.items():
         print(f"  {name:36} {seconds * 1e6:6.0f} us  {seconds / step:4.0%}")
     rest = step - sum(parts.values())
-    print(f"  {'the rest: loop, colder caches':36} {rest * 1e6:6.0f} us  {rest / step:4.0%}")
+    print(f"  {'the rest: loop, colder caches':36} {rest * 1e6:6.0f} us  {rest / step:4.0%}"
+          + ("   (below 0: other programs slowed the parts down; rerun on a quiet machine)"
+             if rest < 0 else ""))
     print(f"  {'one step of fit (fastest epoch / steps)':36} {step * 1e6:6.0f} us")
 
 
