@@ -19,11 +19,14 @@ NBVAL_CONFIGS := default-1thread sandybridge-noV3-2threads
 # `make portability`: the whole matrix (Haswell and SkylakeX where the CPU has them).
 PORTABILITY_CONFIGS := default-1thread default-nthreads sandybridge-noV3-2threads \
                        prescott-1thread haswell-1thread skylakex-1thread
+# `make portability-rest`: the matrix less the configurations `make test` has just run
+# (what .ci/run runs after `make test`: together they cover the matrix once).
+PORTABILITY_REST := $(filter-out $(NBVAL_CONFIGS),$(PORTABILITY_CONFIGS))
 # `make nbval-config CONFIG=prescott-1thread [NOTEBOOKS=notebooks/02_momentum.ipynb]`
 CONFIG    ?= default-1thread
 NOTEBOOKS ?= notebooks
 
-.PHONY: lab test lint unit nbval portability nbval-config configs binder browser \
+.PHONY: lab test lint unit nbval portability portability-rest nbval-config configs binder browser \
         notebooks bench venv dev clean
 
 # --- environments -----------------------------------------------------------
@@ -94,6 +97,9 @@ nbval: dev
 
 portability: dev
 	$(IN_CONFIGS) $(PORTABILITY_CONFIGS) -- $(BIN)/python -m pytest $(NBVAL) notebooks
+
+portability-rest: dev
+	$(IN_CONFIGS) $(PORTABILITY_REST) -- $(BIN)/python -m pytest $(NBVAL) notebooks
 
 nbval-config: dev
 	$(IN_CONFIGS) $(CONFIG) -- $(BIN)/python -m pytest $(NBVAL) $(NOTEBOOKS)

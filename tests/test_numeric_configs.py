@@ -235,3 +235,20 @@ def test_make_nbval_runs_the_stored_configuration_and_the_foreign_one():
 
 def test_make_portability_runs_every_configuration():
     assert sorted(makefile_list("PORTABILITY_CONFIGS")) == sorted(nc.CONFIGS)
+
+
+def configurations_run_by(target: str) -> list[str]:
+    """The configurations ``make TARGET`` would run nbval under, from ``make -n``."""
+    commands = subprocess.run(["make", "-n", "-s", target], cwd=ROOT, capture_output=True,
+                              text=True, check=True).stdout.splitlines()
+    runs = [line for line in commands if "numeric_configs.py run" in line and "--nbval" in line]
+    assert len(runs) == 1, f"make {target} should run nbval once, under IN_CONFIGS: {commands}"
+    return runs[0].split("numeric_configs.py run", 1)[1].split(" -- ", 1)[0].split()
+
+
+def test_ci_runs_every_configuration_once():
+    steps = [line.split() for line in (ROOT / ".ci" / "run").read_text().splitlines()
+             if line.startswith("make ")]
+    assert steps == [["make", "test"], ["make", "portability-rest"]]
+    in_ci = configurations_run_by("nbval") + configurations_run_by("portability-rest")
+    assert sorted(in_ci) == sorted(nc.CONFIGS)
