@@ -36,7 +36,6 @@ from course_lib.layers import (
     uses_batch_statistics,
 )
 from course_lib.losses import softmax_cross_entropy
-from course_lib.optimizers import Adam
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REFERENCE = np.load(FIXTURES / "layers.npz")
@@ -743,18 +742,6 @@ def test_a_copied_model_has_its_own_arrays_bound_as_firmly(copy_of):
     running = model.buffers["1.running_mean"].copy()
     twin.forward(np.random.default_rng(28).standard_normal((5, 3)), training=True)
     np.testing.assert_array_equal(model.buffers["1.running_mean"], running)
-
-
-def test_a_models_named_arrays_keep_the_optimizers_fast_path():
-    rng = np.random.default_rng(29)
-    model, optimizer = nested_model(), Adam(1e-2)
-    for step in range(2):
-        model.forward(rng.standard_normal((5, 3)), training=True)
-        model.backward(rng.standard_normal((5, 2)))
-        optimizer.step(model.params, model.grads)
-        if step == 0:
-            fast = optimizer._flat
-    assert fast is not None and optimizer._flat is fast  # set up once, reused at the next step
 
 
 # --- evaluation is the default: model(x) and forward(x) only look ------------------------------

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from course_lib.layers import BatchNorm, Dense, ReLU, Residual, Sequential
 from course_lib.optimizers import (
     SGD,
     Adagrad,
@@ -1009,6 +1010,20 @@ def test_half_precision_parameters_are_refused(name):
 
 
 # --- one optimizer, one model -----------------------------------------------------------------
+
+
+def test_a_models_named_arrays_keep_the_optimizers_fast_path():
+    rng = np.random.default_rng(29)
+    model = Sequential(Dense(3, 4, rng=rng), BatchNorm(4), ReLU(),
+                       Residual(Sequential(Dense(4, 4, rng=rng), ReLU())), Dense(4, 2, rng=rng))
+    optimizer = Adam(1e-2)
+    for step in range(2):
+        model.forward(rng.standard_normal((5, 3)), training=True)
+        model.backward(rng.standard_normal((5, 2)))
+        optimizer.step(model.params, model.grads)
+        if step == 0:
+            fast = optimizer._flat
+    assert fast is not None and optimizer._flat is fast  # set up once, reused at the next step
 
 
 @pytest.mark.parametrize("flat", [False, True], ids=["separate", "flat"])
