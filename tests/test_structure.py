@@ -42,8 +42,6 @@ def defined_private_names(tree: ast.AST) -> set[str]:
             names.add(node.id)
         elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
             names.add(node.attr)
-        elif isinstance(node, ast.arg):
-            names.add(node.arg)
     return {name for name in names if private(name)}
 
 
